@@ -1,0 +1,55 @@
+"""Kizuna (絆): one workbench for quantum computing, networking and sensing.
+
+The public surface is small: build or load a ``Circuit``, simulate it exactly with
+``statevector`` or sample it with ``run``::
+
+    >>> import kizuna
+    >>> bell = kizuna.Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
+    >>> sorted(kizuna.run(bell, shots=1000, seed=1).counts)
+    ['00', '11']
+
+Conventions: qubit ``k`` has weight ``2**k`` in a basis-state index; bitstrings print
+classical bit 0 rightmost (as Qiskit). ``import kizuna`` stays light: numba, matplotlib and
+the CLI libraries load only when used.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import qasm2
+from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
+from .computing.execute import run, statevector
+from .computing.parameters import Parameter, ParameterExpression
+from .computing.result import Result
+from .errors import (
+    BackendError,
+    CircuitError,
+    KizunaError,
+    MemoryLimitError,
+    ParameterError,
+    QasmError,
+    SimulationError,
+)
+
+__all__ = [
+    "BackendError",
+    "Circuit",
+    "CircuitError",
+    "CompositeGate",
+    "Condition",
+    "Instruction",
+    "KizunaError",
+    "MemoryLimitError",
+    "Parameter",
+    "ParameterError",
+    "ParameterExpression",
+    "QasmError",
+    "Register",
+    "Result",
+    "SimulationError",
+    "__version__",
+    "qasm2",
+    "run",
+    "statevector",
+]

@@ -1,0 +1,135 @@
+"""The one-call entry points: ``statevector(circuit)`` and ``run(circuit, shots, ...)``.
+
+This module imports ``core`` and ``computing``; nothing above.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import numpy as np
+
+from .. import __version__
+from ..core.bits import registers_bitstring
+from ..core.random import SeedLike, resolve_seed
+from ..errors import SimulationError
+from .backends import choose_backend
+from .backends.statevector import StatevectorBackend
+from .circuit import Circuit, flatten
+from .result import Result
+
+__all__ = ["run", "statevector"]
+
+
+def _check_circuit(circuit) -> Circuit:
+    if not isinstance(circuit, Circuit):
+        raise SimulationError(f"expected a kizuna.Circuit (got {type(circuit).__name__})")
+    return circuit
+
+
+def statevector(circuit: Circuit) -> np.ndarray:
+    """The exact final state of ``circuit`` from |0...0>, as a complex128 vector.
+
+    Amplitude ``i`` belongs to the basis state whose bit ``k`` is the value of qubit ``k``
+    (qubit 0 least significant, as Qiskit). Measurements at the end of the circuit (nothing
+    acts on their qubit afterwards) are ignored: the state just before them is returned.
+
+    Cost: O(2**n) memory (16 bytes per amplitude, checked before allocating) and
+    O(gates * 2**n) time.
+
+    Raises:
+        SimulationError: a mid-circuit measurement, reset or condition (use ``run``).
+        ParameterError: unbound parameters.
+        MemoryLimitError: the state does not fit in memory.
+
+    Example:
+        >>> import kizuna
+        >>> kizuna.statevector(kizuna.Circuit(2).h(0).cx(0, 1)).round(3)
+        array([0.707+0.j, 0.   +0.j, 0.   +0.j, 0.707+0.j])
+    """
+    circuit = _check_circuit(circuit)
+    return StatevectorBackend().final_state(flatten(circuit), circuit.num_qubits)
+
+
+def run(
+    circuit: Circuit,
+    shots: int = 1024,
+    seed: SeedLike = None,
+    memory: bool = False,
+    backend: str = "auto",
+) -> Result:
+    """Run ``circuit`` ``shots`` times and count the classical outcomes.
+
+    Mid-circuit measurement, reset and classically conditioned operations are simulated
+    exactly, shot by shot (runs that share a measurement history share one simulation);
+    circuits whose measurements are all terminal are evolved once and sampled.
+
+    Args:
+        circuit: the circuit; all parameters must be bound.
+        shots: number of repetitions (>= 1).
+        seed: integer seed, Generator or ``None`` (fresh entropy, recorded in the result so
+            the run can be repeated). The same circuit and seed give the same counts and
+            memory, bit for bit.
+        memory: also return the outcome of every shot, in shot order.
+        backend: ``"auto"`` (default) or ``"statevector"``.
+
+    Returns:
+        A ``Result``: ``counts`` keyed by bitstrings with classical bit 0 rightmost (registers
+        separated by a space), provenance with the seed and the circuit's SHA-256.
+
+    Raises:
+        SimulationError: bad ``shots``; MemoryLimitError when the state cannot fit;
+        ParameterError for unbound parameters; BackendError for an unknown backend.
+
+    Example:
+        >>> import kizuna
+        >>> bell = kizuna.Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])
+        >>> sorted(kizuna.run(bell, shots=100, seed=7).counts)
+        ['00', '11']
+    """
+    circuit = _check_circuit(circuit)
+    if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
+        raise SimulationError(f"shots must be a positive integer (got {shots!r})")
+    shots = int(shots)
+    engine, reason = choose_backend(backend, circuit)
+    rng, recorded_seed = resolve_seed(seed)
+    flat = flatten(circuit)
+    start = time.perf_counter()
+    raw_counts, meta = engine.sample(flat, circuit.num_qubits, shots, rng)
+    elapsed = time.perf_counter() - start
+
+    sizes = [r.size for r in circuit.cregs]
+    keys = sorted(raw_counts)
+    counts = {registers_bitstring(k, sizes): raw_counts[k] for k in keys} if sizes else {}
+    shot_memory = None
+    if memory:
+        if sizes:
+            labels = np.array([registers_bitstring(k, sizes) for k in keys], dtype=object)
+            order = rng.permutation(np.repeat(np.arange(len(keys)), [raw_counts[k] for k in keys]))
+            shot_memory = tuple(labels[order].tolist())
+        else:
+            shot_memory = ("",) * shots
+    meta = dict(meta, time_taken_s=elapsed)
+    provenance = {
+        "kizuna_version": __version__,
+        "backend": engine.name,
+        "backend_reason": reason,
+        "seed": recorded_seed,
+        "shots": shots,
+        "options": {"memory": bool(memory), "backend": backend},
+        "circuit_sha256": circuit.sha256(),
+        "numpy_version": np.__version__,
+    }
+    return Result(
+        counts=counts,
+        shots=shots,
+        memory=shot_memory,
+        num_qubits=circuit.num_qubits,
+        num_clbits=circuit.num_clbits,
+        registers=tuple((r.name, r.size) for r in circuit.cregs),
+        backend=engine.name,
+        seed=recorded_seed,
+        provenance=provenance,
+        metadata=meta,
+    )

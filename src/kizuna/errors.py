@@ -1,0 +1,109 @@
+"""Every error Kizuna raises on purpose.
+
+Each error names the argument, the value and what was expected. Where a built-in exception
+type describes the failure too (a bad value is a ``ValueError``), the Kizuna error subclasses
+it as well, so ``except ValueError`` keeps working.
+
+The tree::
+
+    KizunaError (Exception)
+    ├── CircuitError (ValueError)         a circuit built or used wrongly
+    │   └── ParameterError                an unbound or unknown symbolic parameter
+    ├── QasmError (ValueError)            OpenQASM text that is malformed; file:line:col
+    ├── SimulationError (ValueError)      a circuit a backend cannot run as asked
+    │   └── MemoryLimitError (MemoryError) a state that would not fit in memory
+    └── BackendError (ValueError)         an unknown backend or option
+
+This module imports nothing from Kizuna.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "CircuitError",
+    "KizunaError",
+    "MemoryLimitError",
+    "ParameterError",
+    "QasmError",
+    "SimulationError",
+]
+
+
+class KizunaError(Exception):
+    """Base class of every error Kizuna raises on purpose."""
+
+
+class CircuitError(KizunaError, ValueError):
+    """A circuit was built or used wrongly (bad qubit index, wrong arity, ...)."""
+
+
+class ParameterError(CircuitError):
+    """A symbolic parameter is unbound, unknown, or cannot be evaluated."""
+
+
+class SimulationError(KizunaError, ValueError):
+    """A backend cannot run the circuit as asked."""
+
+
+class MemoryLimitError(SimulationError, MemoryError):
+    """The state a simulation needs would not fit in the memory available.
+
+    Attributes:
+        num_qubits: qubits of the state that was refused.
+        bytes_needed: bytes the simulation would allocate.
+        bytes_available: bytes the guard allowed.
+    """
+
+    def __init__(self, message: str, *, num_qubits: int, bytes_needed: int, bytes_available: int):
+        super().__init__(message)
+        self.num_qubits = num_qubits
+        self.bytes_needed = bytes_needed
+        self.bytes_available = bytes_available
+
+
+class BackendError(KizunaError, ValueError):
+    """An unknown backend name or an option a backend does not take."""
+
+
+class QasmError(KizunaError, ValueError):
+    """Malformed OpenQASM, with the place it was found.
+
+    ``str(error)`` reads ``file:line:col: message`` (``<string>`` when parsed from text).
+    Lines and columns count from 1.
+
+    Attributes:
+        message: the sentence without the position.
+        filename: the file the text came from, or ``"<string>"``.
+        line: line number (1-based), or ``None`` when the error has no single place.
+        column: column number (1-based), or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filename: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ):
+        self.message = message
+        self.filename = filename or "<string>"
+        self.line = line
+        self.column = column
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = self.filename
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+    def __reduce__(self):  # keep the keyword-only fields through pickling (process pools)
+        return (_rebuild_qasm_error, (self.message, self.filename, self.line, self.column))
+
+
+def _rebuild_qasm_error(message, filename, line, column):
+    return QasmError(message, filename=filename, line=line, column=column)
