@@ -397,6 +397,8 @@ class Circuit:
         spec = GATES.get(name)
         if spec is None:
             raise CircuitError(f"unknown gate {name!r}; known gates: {', '.join(GATES)}")
+        qubits = (qubits,) if _is_int(qubits) else tuple(qubits)
+        params = tuple(params)
         if len(params) != spec.num_params:
             raise CircuitError(
                 f"gate {name!r} takes {spec.num_params} parameter(s) {spec.param_names}, "
@@ -592,7 +594,7 @@ class Circuit:
                 within ``atol``.
         """
         m = np.array(matrix, dtype=np.complex128)
-        qs = tuple(self._check_qubit(q) for q in qubits)
+        qs = tuple(self._check_qubit(q) for q in ((qubits,) if _is_int(qubits) else qubits))
         k = len(qs)
         if len(set(qs)) != k or k == 0:
             raise CircuitError(f"unitary needs distinct qubits (got {qs})")
@@ -608,10 +610,9 @@ class Circuit:
         """Apply a ``CompositeGate`` (a user-defined gate) to ``qubits`` with ``params``."""
         if not isinstance(gate, CompositeGate):
             raise CircuitError(f"append takes a CompositeGate (got {type(gate).__name__}); use gate() for table gates")
-        for ins in self._instructions:
-            d = ins.definition
-            if d is not None and d.name == gate.name and d != gate:
-                raise CircuitError(f"the circuit already uses a different gate named {gate.name!r}")
+        existing = self._gate_definitions().get(gate.name)
+        if existing is not None and existing is not gate and existing != gate:
+            raise CircuitError(f"the circuit already uses a different gate named {gate.name!r}")
         if len(params) != len(gate.params):
             raise CircuitError(f"gate {gate.name!r} takes {len(gate.params)} parameter(s), got {len(params)}")
         params = self._check_params(gate.name, params)
@@ -623,6 +624,19 @@ class Circuit:
                 raise CircuitError(f"gate {gate.name!r} got repeated qubits {qs}")
             self._add(Instruction(gate.name, qs, params, definition=gate))
         return self
+
+    def _gate_definitions(self) -> dict[str, CompositeGate]:
+        """Composite gates applied at top level, by name. The instruction list only grows in
+        place (transformations build new lists), so the scan resumes where it stopped."""
+        cache = getattr(self, "_defs_cache", None)
+        if cache is None or cache[2] is not self._instructions:
+            cache = (0, {}, self._instructions)
+        start, defs, _ = cache
+        for ins in self._instructions[start:]:
+            if ins.definition is not None:
+                defs.setdefault(ins.definition.name, ins.definition)
+        self._defs_cache = (len(self._instructions), defs, self._instructions)
+        return defs
 
     def measure(self, qubit, clbit) -> Circuit:
         """Measure ``qubit`` in the Z basis into ``clbit`` (sequences broadcast)."""

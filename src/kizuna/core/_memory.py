@@ -71,14 +71,18 @@ def format_bytes(n: float) -> str:
 
 
 def check_state_memory(num_qubits: int, *, copies: int = 2, bytes_per_amplitude: int = 16,
-                       what: str = "state vector") -> int:
+                       what: str = "state vector", budget: int | None = None) -> int:
     """Raise ``MemoryLimitError`` unless ``copies`` arrays of ``2**num_qubits`` amplitudes fit.
+
+    Args:
+        budget: the bytes allowed, read once by the caller before it allocated anything
+            (``available_memory_bytes()``); by default it is read now.
 
     Returns:
         The bytes needed.
     """
     needed = copies * bytes_per_amplitude * (1 << num_qubits)
-    available = available_memory_bytes()
+    available = available_memory_bytes() if budget is None else budget
     if available is not None and needed > available:
         raise MemoryLimitError(
             f"a {num_qubits}-qubit {what} needs {format_bytes(needed)} "

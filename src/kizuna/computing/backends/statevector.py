@@ -7,7 +7,8 @@ Runs a flat instruction list on a ``2**n`` complex128 vector. Sampling is exact:
   drawn from its final distribution.
 * Any other measurement or reset branches the run: the shots still to be drawn split between
   the two outcomes by a binomial draw, and each branch continues with its collapsed state
-  (depth first, so at most one pending copy per branching point is alive). Conditions are
+  (depth first, so at most one pending copy per branching point is alive; the memory guard
+  counts those copies before each split). Conditions are
   evaluated per branch. Every shot therefore follows its own exact trajectory, at the cost of
   one simulation per distinct measurement history rather than per shot.
 """
@@ -124,7 +125,10 @@ class StatevectorBackend:
         body_measures = any(
             (ins.name in ("measure", "reset")) and i not in deferred for i, ins in enumerate(flat)
         )
-        _memory.check_state_memory(num_qubits, copies=4 if body_measures else 3)
+        # Read the budget once, before allocating: later checks must not count our own states
+        # twice (the OS figure shrinks as we allocate).
+        budget = _memory.available_memory_bytes()
+        _memory.check_state_memory(num_qubits, copies=4 if body_measures else 3, budget=budget)
         counts: dict[int, int] = {}
         stack = [_Branch(0, sv.zero_state(num_qubits), 0, shots)]
         branches = 0
@@ -145,6 +149,13 @@ class StatevectorBackend:
                 k1 = int(rng.binomial(k, p1))
                 outcomes = [o for o, m in ((0, k - k1), (1, k1)) if m]
                 if len(outcomes) == 2:  # split: the outcome-1 branch waits on the stack
+                    if budget is not None:  # pending branches + the working state and temporaries
+                        _memory.check_state_memory(
+                            num_qubits,
+                            copies=len(stack) + 4,
+                            budget=budget,
+                            what=f"state vector with {len(stack) + 1} pending measurement branch(es)",
+                        )
                     other = state.copy()
                     sv.collapse(other, q, 1, p1)
                     other_bits = clbits

@@ -1,0 +1,81 @@
+"""``kizuna run FILE.qasm``: sample a circuit and show the counts (a table, or ``--json``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import CliError, load_circuit, note, out
+
+#: Characters of the longest histogram bar.
+BAR_WIDTH = 30
+
+
+def _bar(fraction: float) -> str:
+    """A bar of ``fraction * BAR_WIDTH`` cells drawn with eighth blocks."""
+    eighths = round(fraction * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
+
+
+def sorted_outcomes(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Outcomes by count, most frequent first; ties by bitstring."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def run(
+    file: Annotated[Path, typer.Argument(help="OpenQASM 2 file.", metavar="FILE.qasm", show_default=False)],
+    shots: Annotated[int, typer.Option("--shots", "-n", min=1, help="Number of shots.")] = 1024,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", "-s", min=0, help="Seed; same seed, same counts. Default: fresh.", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
+    memory: Annotated[bool, typer.Option("--memory", help="Also report every shot's outcome, in order.")] = False,
+    backend: Annotated[str, typer.Option("--backend", "-b", help="Simulator backend.")] = "auto",
+    top: Annotated[int, typer.Option("--top", min=0, help="Show the N most frequent outcomes (0: all).")] = 32,
+) -> None:
+    """Run a circuit SHOTS times and count the outcomes."""
+    import kizuna
+
+    circuit = load_circuit(file)
+    if circuit.num_clbits == 0:
+        raise CliError(
+            f"{file} has no classical bits, so there is nothing to count; "
+            "measure into a creg (e.g. 'creg c[n]; measure q -> c;', or Circuit.measure_all())"
+        )
+    result = kizuna.run(circuit, shots=shots, seed=seed, memory=memory, backend=backend)
+
+    if as_json:
+        doc = result.to_dict()
+        doc["file"] = str(file)
+        out(json.dumps(doc))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    out(
+        f"{file}: {circuit.num_qubits} qubits, {circuit.num_clbits} clbits, "
+        f"{result.shots} shots, seed {result.seed}, backend {result.backend}"
+    )
+    rows = sorted_outcomes(result.counts)
+    shown = rows if top == 0 else rows[:top]
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("probability", justify="right")
+    table.add_column("", no_wrap=True)
+    most = rows[0][1] if rows else 1
+    for bits, n in shown:
+        table.add_row(bits, str(n), f"{n / result.shots:.4f}", _bar(n / most))
+    Console(highlight=False, soft_wrap=False).print(table)
+    if len(rows) > len(shown):
+        rest = len(rows) - len(shown)
+        note(f"({rest} more outcome{'s' if rest > 1 else ''}; --top 0 shows all {len(rows)})")
+    if memory and result.memory is not None:
+        out("memory (shot order):")
+        out(" ".join(result.memory))
