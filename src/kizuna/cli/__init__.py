@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return _error("aborted")
     except (CliError, KizunaError) as e:
         return _error(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write("kizuna: interrupted\n")
+        return 130
     except MemoryError as e:
         return _error(f"out of memory: {e}")
     except OSError as e:

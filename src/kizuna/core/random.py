@@ -36,7 +36,8 @@ def resolve_seed(seed: SeedLike) -> tuple[np.random.Generator, int | None]:
     if isinstance(seed, np.random.Generator):
         return seed, None
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
+        # 53 bits: fresh enough, and exact in every JSON reader (JavaScript numbers included)
+        seed = int(np.random.SeedSequence().entropy) % (1 << 53)
     elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, a numpy Generator or None (got {seed!r})")
     seed = int(seed)
