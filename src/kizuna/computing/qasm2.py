@@ -1133,14 +1133,7 @@ class _Reader:
     def func(self, f_tok, a):
         name = f_tok.value
         if type(a) is float:
-            fn = {
-                "sin": math.sin,
-                "cos": math.cos,
-                "tan": math.tan,
-                "exp": math.exp,
-                "ln": math.log,
-                "sqrt": math.sqrt,
-            }[name]
+            fn = _pm._FUNCS[name]
             try:
                 return fn(a)
             except ValueError:
