@@ -327,7 +327,8 @@ def test_provenance_names_version_backend_seed_and_circuit_hash():
     assert p["backend"] == r.backend == "statevector"
     assert p["seed"] == 5 and p["shots"] == 64
     assert p["circuit_sha256"] == c.sha256() and len(p["circuit_sha256"]) == 64
-    assert p["options"] == {"memory": False, "backend": "auto"}
+    assert p["options"]["memory"] is False and p["options"]["backend"] == "auto"
+    assert p["options"]["precision"] == "double" and p["options"]["kernels"] in ("numba", "numpy")
 
 
 def test_result_round_trips_through_json():

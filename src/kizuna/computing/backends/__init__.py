@@ -17,17 +17,19 @@ __all__ = ["BACKENDS", "choose_backend"]
 BACKENDS = {"statevector": StatevectorBackend}
 
 
-def choose_backend(name: str, circuit) -> tuple[object, str]:
-    """The backend object for ``name`` and the reason it was chosen.
+def choose_backend(name: str, circuit, **options) -> tuple[object, str]:
+    """The backend object for ``name`` (built with ``options``) and the reason it was chosen.
 
     ``"auto"`` picks the best available backend for the circuit (today: the exact state-vector
     engine for every circuit).
     """
     if name == "auto":
-        return StatevectorBackend(), f"auto: exact state vector for {circuit.num_qubits} qubit(s)"
+        reason = f"auto: exact state vector for {circuit.num_qubits} qubit(s)"
+        return StatevectorBackend(**options), reason
     try:
-        return BACKENDS[name](), "requested"
-    except KeyError:
+        cls = BACKENDS[name]
+    except (KeyError, TypeError):
         raise BackendError(
             f"unknown backend {name!r}; choose one of: auto, {', '.join(BACKENDS)}"
         ) from None
+    return cls(**options), "requested"

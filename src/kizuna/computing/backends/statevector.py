@@ -1,6 +1,14 @@
-"""The exact state-vector backend (numpy).
+"""The exact state-vector backend.
 
-Runs a flat instruction list on a ``2**n`` complex128 vector. Sampling is exact:
+Runs a flat instruction list on a vector of ``2**n`` amplitudes (complex128, or complex64 with
+``precision="single"``).
+
+Execution: gates are fused into blocks of up to ``max_fused_qubits`` qubits (``_fusion``) and
+each block is one in-place pass of a numba kernel over the state (``core._kernels._numba_sv``,
+threaded over the state). Without numba (or with ``KIZUNA_NUMBA=0``) the plain numpy kernels
+run instead, with the same results.
+
+Sampling is exact:
 
 * Measurements that nothing later depends on (no later gate on their qubit, no later
   condition reading their bit) are *deferred*: the state is evolved once and all shots are
@@ -8,22 +16,40 @@ Runs a flat instruction list on a ``2**n`` complex128 vector. Sampling is exact:
 * Any other measurement or reset branches the run: the shots still to be drawn split between
   the two outcomes by a binomial draw, and each branch continues with its collapsed state
   (depth first, so at most one pending copy per branching point is alive; the memory guard
-  counts those copies before each split). Conditions are
-  evaluated per branch. Every shot therefore follows its own exact trajectory, at the cost of
-  one simulation per distinct measurement history rather than per shot.
+  counts those copies before each split). Conditions are evaluated per branch. Every shot
+  therefore follows its own exact trajectory, at the cost of one simulation per distinct
+  measurement history rather than per shot.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ...core import _memory
 from ...core._kernels import statevector as sv
 from ...core.gates import gate_matrix
-from ...errors import SimulationError
+from ...errors import BackendError, SimulationError
+from .._fusion import FusedOp, fuse
 from ..circuit import Instruction
+
+_PRECISIONS = {"double": np.complex128, "single": np.complex64}
+
+
+@lru_cache(maxsize=1)
+def _fast_kernels():
+    """The numba kernel module, or ``None`` when numba is missing or ``KIZUNA_NUMBA=0``."""
+    if os.environ.get("KIZUNA_NUMBA", "1").strip() == "0":
+        return None
+    try:
+        from ...core._kernels import _numba_sv
+    except ImportError:
+        return None
+    return _numba_sv
 
 
 def _matrix(ins: Instruction) -> np.ndarray:
@@ -78,10 +104,180 @@ class _Branch:
     shots: int
 
 
+class _NumpyOps:
+    """Applies fused ops with the plain numpy kernels (each pass returns a new vector)."""
+
+    copies = 3  # the state, tensordot's result and its contiguous copy
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def apply(self, state, op: FusedOp):
+        m = op.diag if op.kind == "diag" else op.to_matrix()
+        if op.kind == "diag":
+            m = np.diag(m)
+        return sv.apply_matrix(state, m.astype(self.dtype, copy=False), op.qubits)
+
+    def apply_gate(self, state, ins: Instruction):
+        return sv.apply_matrix(state, _matrix(ins).astype(self.dtype, copy=False), ins.qubits)
+
+    probability_one = staticmethod(sv.probability_one)
+    collapse = staticmethod(sv.collapse)
+    flip = staticmethod(sv.flip)
+
+    def probabilities(self, state):
+        return np.abs(state) ** 2
+
+
+class _NumbaOps:
+    """Applies fused ops in place with the numba kernels."""
+
+    copies = 1
+
+    def __init__(self, dtype, kernels):
+        self.dtype = dtype
+        self.k = kernels
+
+    def _dense(self, state, m, qubits):
+        k = self.k
+        m = np.ascontiguousarray(m, dtype=self.dtype)
+        if len(qubits) == 1:
+            k.apply_1q(state, m, qubits[0])
+        elif len(qubits) == 2:
+            k.apply_2q(state, m, qubits[0], qubits[1])
+        else:
+            k.apply_kq(state, m, np.asarray(qubits, dtype=np.int64))
+        return state
+
+    def apply(self, state, op: FusedOp):
+        k = self.k
+        if op.kind == "diag":
+            d = np.ascontiguousarray(op.diag, dtype=self.dtype)
+            if len(op.qubits) == 1:
+                k.apply_diag_1q(state, d[0], d[1], op.qubits[0])
+            else:
+                k.apply_diag(state, d, np.asarray(op.qubits, dtype=np.int64))
+            return state
+        if op.kind == "perm":
+            name, qs = op.instruction.name, op.instruction.qubits
+            if name == "x":
+                k.apply_x(state, qs[0])
+            elif name == "cx":
+                k.apply_cx(state, qs[0], qs[1])
+            elif name == "swap":
+                k.apply_swap(state, qs[0], qs[1])
+            elif name in ("ccx", "c3x", "c4x"):
+                k.apply_mcx(state, np.asarray(qs[:-1], dtype=np.int64), qs[-1])
+            else:
+                self._dense(state, op.matrix, op.qubits)
+            return state
+        return self._dense(state, op.to_matrix(), op.qubits)
+
+    def apply_gate(self, state, ins: Instruction):
+        return self._dense(state, _matrix(ins), ins.qubits)
+
+    def probability_one(self, state, q):
+        return float(self.k.probability_one(state, q))
+
+    def collapse(self, state, q, outcome, p):
+        self.k.collapse(state, q, outcome, p)
+
+    def flip(self, state, q):
+        self.k.apply_x(state, q)
+
+    def probabilities(self, state):
+        return self.k.probabilities(state)
+
+
+@contextlib.contextmanager
+def _threads(kernels, num_threads):
+    if kernels is None or num_threads is None:
+        yield
+        return
+    before = kernels.get_num_threads()
+    kernels.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        kernels.set_num_threads(before)
+
+
 class StatevectorBackend:
-    """Exact state-vector simulation in complex128 (16 bytes per amplitude)."""
+    """Exact state-vector simulation.
+
+    Args:
+        precision: ``"double"`` (complex128, 16 bytes per amplitude; default) or ``"single"``
+            (complex64, 8 bytes; about 1e-6 relative accuracy).
+        num_threads: threads for the kernels (default: all cores, or ``KIZUNA_NUM_THREADS``).
+        fusion: merge gates into blocks before simulating (default on).
+        max_fused_qubits: largest fused block, 1..5.
+    """
 
     name = "statevector"
+
+    def __init__(
+        self,
+        precision: str = "double",
+        num_threads: int | None = None,
+        fusion: bool = True,
+        max_fused_qubits: int = 4,
+    ):
+        if precision not in _PRECISIONS:
+            raise BackendError(f"precision must be 'double' or 'single' (got {precision!r})")
+        if num_threads is None and os.environ.get("KIZUNA_NUM_THREADS"):
+            num_threads = os.environ["KIZUNA_NUM_THREADS"]
+            try:
+                num_threads = int(num_threads)
+            except ValueError:
+                raise BackendError(f"KIZUNA_NUM_THREADS must be a positive integer (got {num_threads!r})") from None
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+            raise BackendError(f"num_threads must be a positive integer (got {num_threads!r})")
+        if num_threads is not None:
+            num_threads = min(num_threads, os.cpu_count() or num_threads)
+        self.precision = precision
+        self.dtype = _PRECISIONS[precision]
+        self.num_threads = num_threads
+        self.fusion = bool(fusion)
+        self.max_fused_qubits = max_fused_qubits
+        kernels = _fast_kernels()
+        self._kernels = kernels
+        self._ops = _NumbaOps(self.dtype, kernels) if kernels is not None else _NumpyOps(self.dtype)
+
+    @property
+    def options(self) -> dict:
+        """The options that shape results, for provenance."""
+        return {
+            "precision": self.precision,
+            "num_threads": self.num_threads,
+            "fusion": self.fusion,
+            "max_fused_qubits": self.max_fused_qubits,
+            "kernels": "numba" if self._kernels is not None else "numpy",
+        }
+
+    def _compile(self, body: list[Instruction], num_qubits: int) -> list[FusedOp]:
+        if self.fusion:
+            return fuse(body, num_qubits, self.max_fused_qubits)
+        ops = []
+        for ins in body:
+            if ins.name in ("measure", "reset") or ins.condition is not None:
+                ops.append(FusedOp("passthrough", ins.qubits, instruction=ins))
+            else:
+                ops.append(FusedOp("dense", ins.qubits, matrix=np.asarray(_matrix(ins))))
+        return ops
+
+    def _zero_state(self, num_qubits):
+        state = np.zeros(1 << num_qubits, dtype=self.dtype)
+        state[0] = 1
+        return state
+
+    def _check_memory(self, num_qubits, copies, budget=None, what="state vector"):
+        return _memory.check_state_memory(
+            num_qubits,
+            copies=copies,
+            bytes_per_amplitude=np.dtype(self.dtype).itemsize,
+            budget=budget,
+            what=what,
+        )
 
     def final_state(self, flat: list[Instruction], num_qubits: int) -> np.ndarray:
         """The state before the deferred (terminal) measurements.
@@ -100,11 +296,12 @@ class StatevectorBackend:
                     f"instruction {i} ({what} on qubits {list(ins.qubits)}) makes the state "
                     "depend on measurement outcomes; use kizuna.run(...) to sample it"
                 )
-        _memory.check_state_memory(num_qubits, copies=3)
-        state = sv.zero_state(num_qubits)
-        for i, ins in enumerate(flat):
-            if i not in deferred:
-                state = sv.apply_matrix(state, _matrix(ins), ins.qubits)
+        self._check_memory(num_qubits, self._ops.copies)
+        ops = self._compile([ins for i, ins in enumerate(flat) if i not in deferred], num_qubits)
+        state = self._zero_state(num_qubits)
+        with _threads(self._kernels, self.num_threads):
+            for op in ops:
+                state = self._ops.apply(state, op)
         return state
 
     def sample(
@@ -117,73 +314,79 @@ class StatevectorBackend:
         """Counts of classical-register values (clbit ``k`` is bit ``k`` of the key).
 
         Returns:
-            ``(counts, metadata)`` where metadata holds ``branches`` (trajectories simulated)
-            and ``deferred_measurements``.
+            ``(counts, metadata)`` where metadata holds ``branches`` (trajectories simulated),
+            ``deferred_measurements`` and ``passes`` (fused operations per trajectory).
         """
         deferred = deferred_measurements(flat)
         tail = [flat[i] for i in sorted(deferred)]
-        body_measures = any(
-            (ins.name in ("measure", "reset")) and i not in deferred for i, ins in enumerate(flat)
-        )
+        body = [ins for i, ins in enumerate(flat) if i not in deferred]
+        ops = self._compile(body, num_qubits)
+        splits = any(ins.name in ("measure", "reset") for ins in body)
         # Read the budget once, before allocating: later checks must not count our own states
         # twice (the OS figure shrinks as we allocate).
         budget = _memory.available_memory_bytes()
-        _memory.check_state_memory(num_qubits, copies=4 if body_measures else 3, budget=budget)
+        self._check_memory(num_qubits, self._ops.copies + (1 if splits else 0), budget)
         counts: dict[int, int] = {}
-        stack = [_Branch(0, sv.zero_state(num_qubits), 0, shots)]
+        stack = [_Branch(0, self._zero_state(num_qubits), 0, shots)]
         branches = 0
-        while stack:
-            br = stack.pop()
-            state, clbits, k = br.state, br.clbits, br.shots
-            pc = br.pc
-            while pc < len(flat):
-                ins = flat[pc]
-                pc += 1
-                if pc - 1 in deferred or not _condition_holds(ins, clbits):
-                    continue
-                if ins.name not in ("measure", "reset"):
-                    state = sv.apply_matrix(state, _matrix(ins), ins.qubits)
-                    continue
-                q = ins.qubits[0]
-                p1 = min(max(sv.probability_one(state, q), 0.0), 1.0)
-                k1 = int(rng.binomial(k, p1))
-                outcomes = [o for o, m in ((0, k - k1), (1, k1)) if m]
-                if len(outcomes) == 2:  # split: the outcome-1 branch waits on the stack
-                    if budget is not None:  # pending branches + the working state and temporaries
-                        _memory.check_state_memory(
-                            num_qubits,
-                            copies=len(stack) + 4,
-                            budget=budget,
-                            what=f"state vector with {len(stack) + 1} pending measurement branch(es)",
-                        )
-                    other = state.copy()
-                    sv.collapse(other, q, 1, p1)
-                    other_bits = clbits
-                    if ins.name == "measure":
-                        other_bits = _set_bit(clbits, ins.clbits[0], 1)
+        o = self._ops
+        with _threads(self._kernels, self.num_threads):
+            while stack:
+                br = stack.pop()
+                state, clbits, k = br.state, br.clbits, br.shots
+                pc = br.pc
+                while pc < len(ops):
+                    op = ops[pc]
+                    pc += 1
+                    if op.kind != "passthrough":
+                        state = o.apply(state, op)
+                        continue
+                    ins = op.instruction
+                    if not _condition_holds(ins, clbits):
+                        continue
+                    if ins.name not in ("measure", "reset"):
+                        state = o.apply_gate(state, ins)
+                        continue
+                    q = ins.qubits[0]
+                    p1 = min(max(o.probability_one(state, q), 0.0), 1.0)
+                    k1 = int(rng.binomial(k, p1))
+                    if 0 < k1 < k:  # split: the outcome-1 branch waits on the stack
+                        if budget is not None:  # pending branches + the working state
+                            self._check_memory(
+                                num_qubits,
+                                len(stack) + 1 + o.copies,
+                                budget,
+                                what=f"state vector with {len(stack) + 1} pending measurement branch(es)",
+                            )
+                        other = state.copy()
+                        o.collapse(other, q, 1, p1)
+                        other_bits = clbits
+                        if ins.name == "measure":
+                            other_bits = _set_bit(clbits, ins.clbits[0], 1)
+                        else:
+                            o.flip(other, q)
+                        stack.append(_Branch(pc, other, other_bits, k1))
+                        outcome, k = 0, k - k1
                     else:
-                        sv.flip(other, q)
-                    stack.append(_Branch(pc, other, other_bits, k1))
-                    outcome, k = 0, k - k1
-                else:
-                    outcome = outcomes[0]
-                sv.collapse(state, q, outcome, p1 if outcome else 1.0 - p1)
-                if ins.name == "measure":
-                    clbits = _set_bit(clbits, ins.clbits[0], outcome)
-                elif outcome:
-                    sv.flip(state, q)
-            branches += 1
-            self._sample_tail(state, tail, clbits, k, rng, counts)
-        return counts, {"branches": branches, "deferred_measurements": len(tail)}
+                        outcome = 1 if k1 else 0
+                    o.collapse(state, q, outcome, p1 if outcome else 1.0 - p1)
+                    if ins.name == "measure":
+                        clbits = _set_bit(clbits, ins.clbits[0], outcome)
+                    elif outcome:
+                        o.flip(state, q)
+                branches += 1
+                self._sample_tail(state, tail, clbits, k, rng, counts)
+        meta = {"branches": branches, "deferred_measurements": len(tail), "passes": len(ops)}
+        meta.update(self.options)
+        return counts, meta
 
-    @staticmethod
-    def _sample_tail(state, tail, clbits, shots, rng, counts) -> None:
+    def _sample_tail(self, state, tail, clbits, shots, rng, counts) -> None:
         if not tail:
             counts[clbits] = counts.get(clbits, 0) + shots
             return
         qubits = sorted({ins.qubits[0] for ins in tail})
         position = {q: i for i, q in enumerate(qubits)}
-        p = sv.probabilities(state, qubits)
+        p = sv.marginal(np.asarray(self._ops.probabilities(state), dtype=np.float64), qubits)
         total = p.sum()
         if not np.isfinite(total) or total <= 0:
             raise SimulationError("the state lost its norm during simulation")

@@ -67,9 +67,13 @@ def probabilities(state: np.ndarray, qubits: Sequence[int] | None = None) -> np.
     of ``sorted(qubits)[i]``.
     """
     p = np.abs(state) ** 2
-    n = num_qubits_of(state)
-    if qubits is None:
-        return p
+    return p if qubits is None else marginal(p, qubits)
+
+
+def marginal(p: np.ndarray, qubits: Sequence[int]) -> np.ndarray:
+    """Sum the basis-state probabilities ``p`` over every qubit not in ``qubits``; bit ``i`` of
+    an entry's index is the outcome of ``sorted(qubits)[i]``."""
+    n = num_qubits_of(p)
     keep = set(qubits)
     others = tuple(n - 1 - q for q in range(n) if q not in keep)
     if others:
