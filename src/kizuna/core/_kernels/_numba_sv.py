@@ -24,7 +24,7 @@ Implementation notes (measured, see ``benchmarks/bench_kernels.py``):
   the loops over contiguous runs of amplitudes compile to AVX2 code. (Mixing int64 and uint64 in
   numba arithmetic gives float64, so the bodies convert everything at their top.)
 * ``fastmath`` is off: every sum is evaluated in the order written, so results do not depend on
-  the compiler's choices. Reductions that should vectorise carry ``_LANES`` explicit partial sums.
+  the compiler's choices. Reductions keep four interleaved partial sums (independent add chains).
 
 This module imports numba at its top: nothing imports it until a fast kernel is needed, so
 ``import kizuna`` stays free of numba. It imports nothing from Kizuna.
@@ -68,13 +68,12 @@ _PARALLEL = dict(cache=True, nogil=True, fastmath=False, parallel=True)
 _CHUNK_LOG = 12
 _PAR_MIN_LOG = 13
 # apply_kq multiplies batches of this many base indices at once (its vector loops' length).
-_KQ_BATCH = 32
-# Explicit partial sums in vectorised reductions (4 AVX2 lanes of float64, unrolled twice).
-_LANES = 8
+_KQ_BATCH = 64
 # expectation_pauli_sum: chunks of 2**_WHT_LOG amplitude products; a group of terms sharing an
-# x-mask with more than _WHT_MIN_TERMS terms goes through a Walsh-Hadamard transform per chunk.
+# x-mask with more than _WHT_MIN_TERMS terms goes through Walsh-Hadamard transforms of blocks of
+# up to 2**_WHT_LOG products.
 _WHT_LOG = 12
-_WHT_MIN_TERMS = 3
+_WHT_MIN_TERMS = 4
 # apply_diag: below this many contiguous amplitudes per diagonal entry, look entries up through a
 # table over the low _DIAG_TABLE_LOG bits.
 _DIAG_TABLE_LOG = 5
@@ -82,7 +81,6 @@ _DIAG_TABLE_LOG = 5
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
 _UKQ = np.uint64(_KQ_BATCH)
-_ULANES = np.uint64(_LANES)
 
 
 def set_num_threads(n: int) -> None:
@@ -456,13 +454,13 @@ def apply_2q(state, m, q0, q1):
 def _run_kq(state, mr, mi, off, pos, c0, count):
     # Batches of B base indices: gather the 2**k amplitudes of each into (re, im) planes
     # vr/vi[c, t]; each row r of m times the batch runs with the lane loop t innermost, which
-    # vectorises without reassociating a sum; scatter row r back.
+    # vectorises without reassociating a sum; scatter row r back. Needs k >= 2.
     dim = np.uint64(off.size)
     vr = np.zeros((off.size, _KQ_BATCH), mr.dtype)
     vi = np.zeros((off.size, _KQ_BATCH), mr.dtype)
-    ar = np.zeros(_KQ_BATCH, mr.dtype)
-    ai = np.zeros(_KQ_BATCH, mr.dtype)
-    bases = np.zeros(_KQ_BATCH, np.uint64)
+    ar = np.empty(_KQ_BATCH, mr.dtype)
+    ai = np.empty(_KQ_BATCH, mr.dtype)
+    bases = np.empty(_KQ_BATCH, np.uint64)
     lo = np.uint64(c0)
     hi = lo + np.uint64(count)
     contiguous = (_U1 << pos[0]) >= _UKQ
@@ -491,14 +489,26 @@ def _run_kq(state, mr, mi, off, pos, c0, count):
             for t in range(_UKQ):
                 ar[t] = 0
                 ai[t] = 0
-            for c in range(dim):
-                a = mr[r, c]
-                b = mi[r, c]
+            # four columns per pass over the accumulators: a quarter of their loads and stores
+            for c in range(_U0, dim, np.uint64(4)):
+                c1 = c + _U1
+                c2 = c1 + _U1
+                c3 = c2 + _U1
+                a0, b0 = mr[r, c], mi[r, c]
+                a1, b1 = mr[r, c1], mi[r, c1]
+                a2, b2 = mr[r, c2], mi[r, c2]
+                a3, b3 = mr[r, c3], mi[r, c3]
                 for t in range(_UKQ):
-                    x = vr[c, t]
-                    y = vi[c, t]
-                    ar[t] += a * x - b * y
-                    ai[t] += a * y + b * x
+                    x0, y0 = vr[c, t], vi[c, t]
+                    x1, y1 = vr[c1, t], vi[c1, t]
+                    x2, y2 = vr[c2, t], vi[c2, t]
+                    x3, y3 = vr[c3, t], vi[c3, t]
+                    ar[t] += ((a0 * x0 - b0 * y0) + (a1 * x1 - b1 * y1)) + (
+                        (a2 * x2 - b2 * y2) + (a3 * x3 - b3 * y3)
+                    )
+                    ai[t] += ((a0 * y0 + b0 * x0) + (a1 * y1 + b1 * x1)) + (
+                        (a2 * y2 + b2 * x2) + (a3 * y3 + b3 * x3)
+                    )
             o = off[r]
             for t in range(nb):
                 state[bases[t] + o] = complex(ar[t], ai[t])
@@ -528,14 +538,24 @@ def apply_kq(state, m, qubits):
 
     The hot path of fused circuits. Each of the ``2**(n-k)`` base indices (the ``k`` bits zero:
     a bit deposit of a counter) gathers its ``2**k`` amplitudes into a small local buffer, which
-    is multiplied and scattered back; base indices go in batches of 32 so the arithmetic runs on
+    is multiplied and scattered back; base indices go in batches of 64 so the arithmetic runs on
     vector lanes.
 
     Cost: ``2**k`` complex multiply-adds per amplitude; one read and one write of every
     amplitude; O(2**k) memory per thread.
     """
     pos, off, mr, mi = _kq_plan(m, qubits, _num_qubits(state))
-    nch, chunk = _chunks(state.size >> pos.size)
+    if pos.size == 1:  # (the batched product below takes 4 columns at a time)
+        apply_1q(state, m, np.int64(pos[0]))
+        return
+    # chunks of about 2**(_CHUNK_LOG+2) amplitudes (at least one batch), parallel from the same
+    # state size as a 1-qubit gate: a group here is 2**k amplitudes and 2**k times the work
+    total = state.size >> pos.size
+    chunk = 1 << max(6, _CHUNK_LOG + 2 - pos.size)
+    nch = total // chunk
+    if state.size < (2 << _PAR_MIN_LOG) or nch < 2:
+        nch = 1
+        chunk = total
     if nch > 1:
         for ch in prange(nch):
             _run_kq(state, mr, mi, off, pos, ch * chunk, chunk)
@@ -625,27 +645,28 @@ def _abs2(a):
 
 @njit(**_SERIAL)
 def _run_prob_one(state, q, c0, count):
-    # sum of |a|^2 over the half with bit q set; _LANES partial sums (fixed order) so that the
-    # loop vectorises without reassociation
+    # sum of |a|^2 over the half with bit q set, in four interleaved partial sums (fixed order):
+    # independent add chains instead of one chain bound by the add latency
     q = np.uint64(q)
     lo = np.uint64(c0)
     hi = lo + np.uint64(count)
     stride = _U1 << q
     run = min(hi - lo, stride)
-    acc = np.zeros(_LANES, np.float64)
-    s = 0.0
+    s0 = s1 = s2 = s3 = 0.0
     for r0 in range(lo, hi, run):
         i1 = _insert_zero(r0, q) + stride
-        if run >= _ULANES:
-            for i in range(i1, i1 + run, _ULANES):
-                for t in range(_ULANES):
-                    acc[t] += _abs2(state[i + t])
-        else:
-            for i in range(i1, i1 + run):
-                s += _abs2(state[i])
-    for t in range(_LANES):
-        s += acc[t]
-    return s
+        i = i1
+        end = i1 + run
+        while i + np.uint64(4) <= end:
+            s0 += _abs2(state[i])
+            s1 += _abs2(state[i + _U1])
+            s2 += _abs2(state[i + np.uint64(2)])
+            s3 += _abs2(state[i + np.uint64(3)])
+            i += np.uint64(4)
+        while i < end:
+            s0 += _abs2(state[i])
+            i += _U1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(**_PARALLEL)
@@ -752,30 +773,54 @@ def sample_indices(state, uniforms_sorted):
     nonzero probability. The output follows the order of ``uniforms_sorted``: shuffle it for a
     memory of shots in random order.
 
-    Cost: O(2**n + shots) time, serial (a running sum; it stops after the last draw); an int64
-    array of ``shots`` entries.
+    Cost: O(2**n + shots) time, serial (a running sum, taken over blocks of 8 amplitudes; it
+    stops after the last draw); an int64 array of ``shots`` entries.
 
     Raises:
         ValueError: when every amplitude is zero.
     """
     shots = uniforms_sorted.size
     out = np.empty(shots, np.int64)
+    if shots == 0:
+        return out
+    size = state.size
     j = 0
     cum = 0.0
     last_nonzero = -1
-    for i in range(state.size):
-        p = _abs2(state[i])
-        if p > 0.0:
-            last_nonzero = i
-            cum += p
-            while j < shots and uniforms_sorted[j] < cum:
-                out[j] = i
-                j += 1
-            if j == shots:
-                return out
+    i0 = 0
+    while i0 < size:
+        # a block of 8 is summed first (two add chains); it is walked amplitude by amplitude
+        # only when the next uniform may fall inside it. The walk sets cum to its own running
+        # sum, so the index drawn for u always has p > 0 and u < cum just after it.
+        end = min(i0 + 8, size)
+        b0 = 0.0
+        b1 = 0.0
+        block_last = -1
+        for i in range(i0, end, 2):
+            p0 = _abs2(state[i])
+            p1 = _abs2(state[i + 1]) if i + 1 < end else 0.0
+            b0 += p0
+            b1 += p1
+            if p0 > 0.0:
+                block_last = i
+            if p1 > 0.0:
+                block_last = i + 1
+        if block_last >= 0:
+            last_nonzero = block_last
+            if uniforms_sorted[j] < cum + (b0 + b1) * (1.0 + 1e-12):
+                for i in range(i0, end):
+                    p = _abs2(state[i])
+                    if p > 0.0:
+                        cum += p
+                        while j < shots and uniforms_sorted[j] < cum:
+                            out[j] = i
+                            j += 1
+                        if j == shots:
+                            return out
+            else:
+                cum += b0 + b1
+        i0 = end
     if last_nonzero < 0:
-        if shots == 0:
-            return out
         raise ValueError("cannot sample from a state whose amplitudes are all zero")
     for jj in range(j, shots):
         out[jj] = last_nonzero
@@ -808,11 +853,13 @@ def _top_bit(x):
 
 
 @njit(**_SERIAL)
-def _fwht(a):
-    """In-place Walsh-Hadamard transform of a power-of-two array: a[u] <- sum_t (-1)^(t.u) a[t]."""
+def _fwht_blocks(a, blk):
+    """In place, the Walsh-Hadamard transform of each aligned block of ``blk`` (a power of two)
+    entries: a[b + u] <- sum_t (-1)^popcount(t & u) a[b + t] (the first log2(blk) stages of the
+    transform of the whole array)."""
     size = np.uint64(a.size)
     h = _U1
-    while h < size:
+    while h < blk:
         for i0 in range(_U0, size, h + h):
             for i in range(i0, i0 + h):
                 u = a[i]
@@ -824,27 +871,30 @@ def _fwht(a):
 
 @njit(**_SERIAL)
 def _signed_sum(buf, c0, z):
-    """sum_t (-1)^popcount((c0 + t) & z) buf[t], in _LANES fixed partial sums."""
+    """sum_t (-1)^popcount((c0 + t) & z) buf[t], in four interleaved partial sums (fixed order)."""
     count = np.uint64(buf.size)
-    acc = np.zeros(_LANES, np.float64)
-    s = 0.0
-    t0 = _U0
-    if count >= _ULANES:
-        for t0 in range(_U0, count, _ULANES):
-            for t in range(_ULANES):
-                v = buf[t0 + t]
-                acc[t] += -v if _popcount((c0 + t0 + t) & z) & _U1 else v
-    else:
-        for t in range(count):
-            v = buf[t]
-            s += -v if _popcount((c0 + t) & z) & _U1 else v
-    for t in range(_LANES):
-        s += acc[t]
-    return s
+    s0 = s1 = s2 = s3 = 0.0
+    t = _U0
+    while t + np.uint64(4) <= count:
+        c = c0 + t
+        v0 = buf[t]
+        v1 = buf[t + _U1]
+        v2 = buf[t + np.uint64(2)]
+        v3 = buf[t + np.uint64(3)]
+        s0 += -v0 if _popcount(c & z) & _U1 else v0
+        s1 += -v1 if _popcount((c + _U1) & z) & _U1 else v1
+        s2 += -v2 if _popcount((c + np.uint64(2)) & z) & _U1 else v2
+        s3 += -v3 if _popcount((c + np.uint64(3)) & z) & _U1 else v3
+        t += np.uint64(4)
+    while t < count:
+        v = buf[t]
+        s0 += -v if _popcount((c0 + t) & z) & _U1 else v
+        t += _U1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(**_SERIAL)
-def _group_chunk(state, x, h, zc, cr, ci, need_i, use_wht, c0, count):
+def _group_chunk(state, x, h, zc, cr, ci, need_i, wht_log, c0, count):
     """Chunk [c0, c0+count) of an x-group's counter: sum_k cr[k]*Sr_k + ci[k]*Si_k.
 
     Sr_k = sum_c (-1)^popcount(c & zc[k]) Re w(c), Si_k the same with Im w(c); for x != 0 the
@@ -872,17 +922,22 @@ def _group_chunk(state, x, h, zc, cr, ci, need_i, use_wht, c0, count):
                 bufr[r0 + t] = br * ar + bi * ai
                 bufi[r0 + t] = br * ai - bi * ar
     acc = 0.0
-    if use_wht:
-        # c0 is a multiple of count (a power of two): parity(c & z) = parity(c0 & z) xor
-        # parity(t & z), t the offset in the chunk, so each term reads one transformed entry.
-        _fwht(bufr)
+    if wht_log > 0:
+        # blocks of blk counters, aligned (c0 and count are multiples of blk): parity(c & z) =
+        # parity(block start & z) xor parity(t & z), t the offset in the block, so after the
+        # blocks' transforms each term reads one entry per block.
+        blk = min(n_c, _U1 << np.uint64(wht_log))
+        _fwht_blocks(bufr, blk)
         if need_i:
-            _fwht(bufi)
-        low = n_c - _U1
-        for k in range(zc.size):
-            zk = zc[k]
-            v = cr[k] * bufr[zk & low] + ci[k] * bufi[zk & low]
-            acc += -v if _popcount(lo & zk) & _U1 else v
+            _fwht_blocks(bufi, blk)
+        low = blk - _U1
+        for b0 in range(_U0, n_c, blk):
+            cb = lo + b0
+            for k in range(zc.size):
+                zk = zc[k]
+                j = b0 + (zk & low)
+                v = cr[k] * bufr[j] + ci[k] * bufi[j]
+                acc += -v if _popcount(cb & zk) & _U1 else v
         return acc
     for k in range(zc.size):
         v = 0.0
@@ -933,7 +988,13 @@ def _expectation_group(state, x_mask, zs, coeffs):
             else:
                 ci[k] = 2.0 * coeffs[k]
     need_i = _any_nonzero(ci)
-    use_wht = nt > _WHT_MIN_TERMS
+    # direct signed sums for a few terms; else Walsh-Hadamard blocks of about 4 * terms entries
+    # (log2 of that many stages per product, and one read per term and block)
+    wht_log = 0
+    if nt > _WHT_MIN_TERMS:
+        wht_log = 2
+        while (1 << wht_log) < 4 * nt and wht_log < _WHT_LOG:
+            wht_log += 1
     if total <= (1 << _WHT_LOG):
         nch = 1
         chunk = total
@@ -943,10 +1004,10 @@ def _expectation_group(state, x_mask, zs, coeffs):
     part = np.empty(nch, np.float64)
     if nch > 1:
         for ch in prange(nch):
-            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, use_wht, ch * chunk, chunk)
+            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk)
     else:
         for ch in range(nch):
-            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, use_wht, ch * chunk, chunk)
+            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk)
     s = 0.0
     for ch in range(nch):
         s += part[ch]
@@ -985,12 +1046,12 @@ def expectation_pauli_sum(state, x_masks, z_masks, coeffs) -> float:
     """sum_t coeffs[t] <psi|P_t|psi> for Pauli strings given by bit masks (as ``expectation_pauli``).
 
     Terms are grouped by x-mask; each distinct x-mask costs one pass over the state. Within a
-    group of more than three terms, each chunk of 4096 amplitude products goes through a
-    Walsh-Hadamard transform, after which a term costs O(1) per chunk instead of a pass: the
-    thousands of terms of a VQE Hamiltonian cost about as much as their distinct x-masks.
-    ``coeffs`` are real; a Pauli string's expectation is real.
+    group of t > 4 terms, the amplitude products go through Walsh-Hadamard transforms of blocks
+    of about 4t entries (at most 4096), after which a term costs one read per block instead of a
+    pass: the thousands of terms of a VQE Hamiltonian cost about as much as their distinct
+    x-masks. ``coeffs`` are real; a Pauli string's expectation is real.
 
-    Cost: O(g * 2**n * 12) time for g distinct x-masks, plus O(terms * 2**n / 4096); O(terms)
+    Cost: O(2**n * log2(4t)) time per group of t terms (O(2**n * t) for t <= 4); O(terms)
     memory plus 64 KiB per thread.
     """
     x = np.asarray(x_masks, dtype=np.int64).reshape(-1)
