@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 numba = pytest.importorskip("numba")
 
-from kizuna.core._kernels import _numba_sv as K  # noqa: E402
-from kizuna.core._kernels import statevector as npsv  # noqa: E402
-from kizuna.core.gates import embed, gate_matrix  # noqa: E402
+from kizuna.core._kernels import _numba_sv as K
+from kizuna.core._kernels import statevector as npsv
+from kizuna.core.gates import embed, gate_matrix
 
 DTYPES = (np.complex128, np.complex64)
 TOL = {np.complex128: 1e-12, np.complex64: 1e-5}
@@ -58,7 +58,9 @@ def random_unitary(k, seed):
 
 def reference(state, matrix, qubits):
     """apply_matrix in complex128 (the numpy kernel), whatever the state's dtype."""
-    return npsv.apply_matrix(state.astype(np.complex128), np.asarray(matrix, np.complex128), qubits)
+    return npsv.apply_matrix(
+        state.astype(np.complex128), np.asarray(matrix, np.complex128), qubits
+    )
 
 
 def assert_close(got, want, dtype):
@@ -98,7 +100,7 @@ def numpy_pauli_expectation(psi, x, z):
     while np.any(v):
         parity ^= v & 1
         v >>= 1
-    ny = bin(x & z).count("1")
+    ny = (x & z).bit_count()
     psi = psi.astype(np.complex128)
     s = np.sum(np.conj(psi[idx ^ x]) * (1 - 2 * parity) * psi)
     return (1j**ny) * s
@@ -150,7 +152,10 @@ def test_apply_diag_1q_matches_apply_matrix(case, d0_is_one):
 
 
 @FAST
-@given(st.integers(1, 4).flatmap(lambda k: st.tuples(st.just(k), cases(arity=k))), st.booleans())
+@given(
+    st.integers(1, 4).flatmap(lambda k: st.tuples(st.just(k), cases(arity=k))),
+    st.booleans(),
+)
 def test_apply_diag_matches_apply_matrix(k_case, with_ones):
     k, (n, dtype, seed, qubits) = k_case
     psi = random_state(n, dtype, seed)
@@ -171,7 +176,9 @@ def test_apply_controlled_1q_matches_apply_matrix(c_case):
     psi = random_state(n, dtype, seed)
     u = random_unitary(1, seed + 1)
     got = psi.copy()
-    K.apply_controlled_1q(got, u.astype(dtype), np.array(controls, dtype=np.int64), target)
+    K.apply_controlled_1q(
+        got, u.astype(dtype), np.array(controls, dtype=np.int64), target
+    )
     assert_close(got, reference(psi, controlled(u, c), qubits), dtype)
 
 
@@ -213,24 +220,35 @@ def test_x_cx_swap_match_apply_matrix(case1, case2):
     got = psi.copy()
     K.apply_x(got, q)
     assert got.dtype == dtype
-    np.testing.assert_array_equal(got, reference(psi, gate_matrix("x"), [q]).astype(dtype))
+    np.testing.assert_array_equal(
+        got, reference(psi, gate_matrix("x"), [q]).astype(dtype)
+    )
     n, dtype, seed, (a, b) = case2
     psi = random_state(n, dtype, seed)
     for name, fn in (("cx", K.apply_cx), ("swap", K.apply_swap)):
         got = psi.copy()
         fn(got, a, b)
-        np.testing.assert_array_equal(got, reference(psi, gate_matrix(name), [a, b]).astype(dtype))
+        np.testing.assert_array_equal(
+            got, reference(psi, gate_matrix(name), [a, b]).astype(dtype)
+        )
 
 
 @FAST
-@given(st.sampled_from(["cx", "ccx", "c3x", "c4x"]).flatmap(
-    lambda g: st.tuples(st.just(g), cases(arity={"cx": 2, "ccx": 3, "c3x": 4, "c4x": 5}[g]))))
+@given(
+    st.sampled_from(["cx", "ccx", "c3x", "c4x"]).flatmap(
+        lambda g: st.tuples(
+            st.just(g), cases(arity={"cx": 2, "ccx": 3, "c3x": 4, "c4x": 5}[g])
+        )
+    )
+)
 def test_apply_mcx_matches_gate_table(g_case):
     name, (n, dtype, seed, qubits) = g_case
     psi = random_state(n, dtype, seed)
     got = psi.copy()
     K.apply_mcx(got, np.array(qubits[:-1], dtype=np.int64), qubits[-1])
-    np.testing.assert_array_equal(got, reference(psi, gate_matrix(name), qubits).astype(dtype))
+    np.testing.assert_array_equal(
+        got, reference(psi, gate_matrix(name), qubits).astype(dtype)
+    )
 
 
 def test_qubit_lists_may_be_tuples():
@@ -291,7 +309,9 @@ def test_probabilities_are_abs_squared(case):
     psi = random_state(n, dtype, seed)
     p = K.probabilities(psi)
     assert p.dtype == np.float64
-    np.testing.assert_allclose(p, np.abs(psi.astype(np.complex128)) ** 2, rtol=0, atol=TOL[dtype])
+    np.testing.assert_allclose(
+        p, np.abs(psi.astype(np.complex128)) ** 2, rtol=0, atol=TOL[dtype]
+    )
     out = np.full(psi.size, -1.0)
     assert K.probabilities(psi, out) is out
     np.testing.assert_array_equal(out, p)
@@ -336,8 +356,11 @@ def test_sample_indices_clamp_to_last_nonzero_probability():
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(st.integers(1, 7).flatmap(lambda n: st.text("IXYZ", min_size=n, max_size=n)),
-       st.sampled_from(DTYPES), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 7).flatmap(lambda n: st.text("IXYZ", min_size=n, max_size=n)),
+    st.sampled_from(DTYPES),
+    st.integers(0, 2**32 - 1),
+)
 def test_expectation_pauli_matches_dense_operator(label, dtype, seed):
     psi = random_state(len(label), dtype, seed)
     ref = psi.astype(np.complex128)
@@ -349,7 +372,12 @@ def test_expectation_pauli_matches_dense_operator(label, dtype, seed):
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.integers(1, 10), st.integers(1, 60), st.sampled_from(DTYPES), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 10),
+    st.integers(1, 60),
+    st.sampled_from(DTYPES),
+    st.integers(0, 2**32 - 1),
+)
 def test_expectation_pauli_sum_matches_term_by_term(n, num_terms, dtype, seed):
     rng = np.random.default_rng(seed)
     psi = random_state(n, dtype, seed)
@@ -357,7 +385,9 @@ def test_expectation_pauli_sum_matches_term_by_term(n, num_terms, dtype, seed):
     xs = rng.choice(rng.integers(0, 1 << n, 3), num_terms)
     zs = rng.integers(0, 1 << n, num_terms)
     coeffs = rng.normal(size=num_terms)
-    want = sum(c * numpy_pauli_expectation(psi, x, z).real for x, z, c in zip(xs, zs, coeffs))
+    want = sum(
+        c * numpy_pauli_expectation(psi, x, z).real for x, z, c in zip(xs, zs, coeffs)
+    )
     got = K.expectation_pauli_sum(psi, xs, zs, coeffs)
     assert isinstance(got, float)
     assert abs(got - want) < 10 * TOL[dtype] * max(1.0, np.abs(coeffs).sum())
@@ -393,21 +423,42 @@ def _gate_cases(n):
     return [
         ("1q q=0", lambda s: K.apply_1q(s, u1.astype(s.dtype), 0), (u1, [0])),
         ("1q q=9", lambda s: K.apply_1q(s, u1.astype(s.dtype), 9), (u1, [9])),
-        ("diag_1q", lambda s: K.apply_diag_1q(s, s.dtype.type(1), s.dtype.type(d[1]), 3),
-         (np.diag([1, d[1]]), [3])),
-        ("diag", lambda s: K.apply_diag(s, d.astype(s.dtype), np.array([1, 12, 6])),
-         (np.diag(d), [1, 12, 6])),
-        ("controlled_1q", lambda s: K.apply_controlled_1q(s, u1.astype(s.dtype), np.array([0, 7]), 15),
-         (controlled(u1, 2), [0, 7, 15])),
+        (
+            "diag_1q",
+            lambda s: K.apply_diag_1q(s, s.dtype.type(1), s.dtype.type(d[1]), 3),
+            (np.diag([1, d[1]]), [3]),
+        ),
+        (
+            "diag",
+            lambda s: K.apply_diag(s, d.astype(s.dtype), np.array([1, 12, 6])),
+            (np.diag(d), [1, 12, 6]),
+        ),
+        (
+            "controlled_1q",
+            lambda s: K.apply_controlled_1q(
+                s, u1.astype(s.dtype), np.array([0, 7]), 15
+            ),
+            (controlled(u1, 2), [0, 7, 15]),
+        ),
         ("2q", lambda s: K.apply_2q(s, u2.astype(s.dtype), 13, 2), (u2, [13, 2])),
-        ("kq k=3", lambda s: K.apply_kq(s, u3.astype(s.dtype), np.array([5, 0, 14])),
-         (u3, [5, 0, 14])),
-        ("kq k=5", lambda s: K.apply_kq(s, u5.astype(s.dtype), np.array([8, 9, 10, 11, 12])),
-         (u5, [8, 9, 10, 11, 12])),
+        (
+            "kq k=3",
+            lambda s: K.apply_kq(s, u3.astype(s.dtype), np.array([5, 0, 14])),
+            (u3, [5, 0, 14]),
+        ),
+        (
+            "kq k=5",
+            lambda s: K.apply_kq(s, u5.astype(s.dtype), np.array([8, 9, 10, 11, 12])),
+            (u5, [8, 9, 10, 11, 12]),
+        ),
         ("x", lambda s: K.apply_x(s, 11), (gate_matrix("x"), [11])),
         ("cx", lambda s: K.apply_cx(s, 15, 0), (gate_matrix("cx"), [15, 0])),
         ("swap", lambda s: K.apply_swap(s, 3, 10), (gate_matrix("swap"), [3, 10])),
-        ("c3x", lambda s: K.apply_mcx(s, np.array([1, 14, 6]), 4), (gate_matrix("c3x"), [1, 14, 6, 4])),
+        (
+            "c3x",
+            lambda s: K.apply_mcx(s, np.array([1, 14, 6]), 4),
+            (gate_matrix("c3x"), [1, 14, 6, 4]),
+        ),
     ]
 
 
@@ -438,14 +489,16 @@ def test_reductions_on_the_parallel_path_do_not_depend_on_threads(large_states, 
         collapsed = psi.copy()
         p1 = K.probability_one(psi, 9)
         K.collapse(collapsed, 9, 1, p1)
-        results.append((
-            p1,
-            K.expectation_pauli(psi, int(xs[0]), int(zs[0])),
-            K.expectation_pauli(psi, 0, int(zs[1])),
-            K.expectation_pauli_sum(psi, xs, zs, coeffs),
-            K.probabilities(psi),
-            collapsed,
-        ))
+        results.append(
+            (
+                p1,
+                K.expectation_pauli(psi, int(xs[0]), int(zs[0])),
+                K.expectation_pauli(psi, 0, int(zs[1])),
+                K.expectation_pauli_sum(psi, xs, zs, coeffs),
+                K.probabilities(psi),
+                collapsed,
+            )
+        )
     p1, e1, e0, esum, probs, collapsed = results[0]
     for other in results[1:]:  # bitwise the same for any thread count
         assert other[:4] == (p1, e1, e0, esum)
@@ -455,7 +508,9 @@ def test_reductions_on_the_parallel_path_do_not_depend_on_threads(large_states, 
     assert abs(p1 - npsv.probability_one(ref, 9)) < tol
     assert abs(e1 - numpy_pauli_expectation(ref, int(xs[0]), int(zs[0]))) < 10 * tol
     assert abs(e0 - numpy_pauli_expectation(ref, 0, int(zs[1]))) < 10 * tol
-    want = sum(c * numpy_pauli_expectation(ref, x, z).real for x, z, c in zip(xs, zs, coeffs))
+    want = sum(
+        c * numpy_pauli_expectation(ref, x, z).real for x, z, c in zip(xs, zs, coeffs)
+    )
     assert abs(esum - want) < 10 * tol * np.abs(coeffs).sum()
     np.testing.assert_allclose(probs, np.abs(ref) ** 2, rtol=0, atol=tol)
     want_c = ref.copy()

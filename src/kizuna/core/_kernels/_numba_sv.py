@@ -59,8 +59,8 @@ __all__ = [
     "set_num_threads",
 ]
 
-_SERIAL = dict(cache=True, nogil=True, fastmath=False)
-_PARALLEL = dict(cache=True, nogil=True, fastmath=False, parallel=True)
+_SERIAL = {"cache": True, "nogil": True, "fastmath": False}
+_PARALLEL = {**_SERIAL, "parallel": True}
 
 # A chunk of 2**12 groups (64 KiB of complex128 for a 1-qubit gate) amortises the scheduling of a
 # prange task; below 2**13 groups (n < 14 for a 1-qubit gate) waking the threads costs more than
@@ -350,10 +350,14 @@ def apply_diag(state, diag, qubits):
     uqs = qs.astype(np.uint64)
     if nch > 1:
         for ch in prange(nch):
-            _run_diag(state, diag, uqs, run_log, low_tab, hi_qs, hi_bits, ch * chunk, chunk)
+            _run_diag(
+                state, diag, uqs, run_log, low_tab, hi_qs, hi_bits, ch * chunk, chunk
+            )
     else:
         for ch in range(nch):
-            _run_diag(state, diag, uqs, run_log, low_tab, hi_qs, hi_bits, ch * chunk, chunk)
+            _run_diag(
+                state, diag, uqs, run_log, low_tab, hi_qs, hi_bits, ch * chunk, chunk
+            )
 
 
 # --- controlled and two-qubit gates -------------------------------------------------------------
@@ -399,10 +403,14 @@ def apply_controlled_1q(state, m, controls, target):
     nch, chunk = _chunks(state.size >> pos.size)
     if nch > 1:
         for ch in prange(nch):
-            _run_controlled_1q(state, m00, m01, m10, m11, pos, cmask, stride, ch * chunk, chunk)
+            _run_controlled_1q(
+                state, m00, m01, m10, m11, pos, cmask, stride, ch * chunk, chunk
+            )
     else:
         for ch in range(nch):
-            _run_controlled_1q(state, m00, m01, m10, m11, pos, cmask, stride, ch * chunk, chunk)
+            _run_controlled_1q(
+                state, m00, m01, m10, m11, pos, cmask, stride, ch * chunk, chunk
+            )
 
 
 @njit(**_SERIAL)
@@ -1004,10 +1012,14 @@ def _expectation_group(state, x_mask, zs, coeffs):
     part = np.empty(nch, np.float64)
     if nch > 1:
         for ch in prange(nch):
-            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk)
+            part[ch] = _group_chunk(
+                state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk
+            )
     else:
         for ch in range(nch):
-            part[ch] = _group_chunk(state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk)
+            part[ch] = _group_chunk(
+                state, x, h, zc, cr, ci, need_i, wht_log, ch * chunk, chunk
+            )
     s = 0.0
     for ch in range(nch):
         s += part[ch]
@@ -1025,7 +1037,9 @@ def expectation_pauli(state, x_mask, z_mask):
     """
     n = _num_qubits(state)
     if x_mask < 0 or z_mask < 0 or (x_mask >> n) != 0 or (z_mask >> n) != 0:
-        raise ValueError("Pauli masks must be non-negative and act on the state's qubits")
+        raise ValueError(
+            "Pauli masks must be non-negative and act on the state's qubits"
+        )
     zs = np.full(1, z_mask, np.int64)
     cs = np.ones(1, np.float64)
     return complex(_expectation_group(state, np.int64(x_mask), zs, cs), 0.0)
@@ -1063,7 +1077,9 @@ def expectation_pauli_sum(state, x_masks, z_masks, coeffs) -> float:
         )
     n = int(state.size).bit_length() - 1
     if x.size and (x.min() < 0 or z.min() < 0 or (x.max() >> n) or (z.max() >> n)):
-        raise ValueError(f"Pauli masks must be non-negative and act on the state's {n} qubits")
+        raise ValueError(
+            f"Pauli masks must be non-negative and act on the state's {n} qubits"
+        )
     if x.size == 0:
         return 0.0
     order = np.argsort(x, kind="stable")
