@@ -512,3 +512,20 @@ def test_sha256_ignores_the_name_and_changes_with_content():
     assert a.sha256() == b.sha256() and len(a.sha256()) == 64
     assert a.sha256() != Circuit(2, 2).h(1).cx(0, 1).measure([0, 1], [0, 1]).sha256()
     assert Circuit(1).rx(0.1, 0).sha256() != Circuit(1).rx(0.1 + 1e-15, 0).sha256()
+
+
+def test_instruction_matrix_is_the_table_matrix_and_refuses_what_has_none():
+    import numpy as np
+
+    from kizuna.core.gates import gate_matrix
+
+    c = kizuna.Circuit(2, 1).crx(0.3, 0, 1).rz(kizuna.Parameter("t"), 0).measure(0, 0)
+    crx, rz, meas = c.instructions
+    np.testing.assert_array_equal(crx.to_matrix(), gate_matrix("crx", [0.3]))
+    with pytest.raises(kizuna.ParameterError, match="unbound"):
+        rz.to_matrix()
+    with pytest.raises(kizuna.CircuitError, match="'measure'.*no matrix"):
+        meas.to_matrix()
+    g = kizuna.Circuit(1, name="g").h(0).to_gate()
+    with pytest.raises(kizuna.CircuitError, match="flatten"):
+        kizuna.Circuit(1).append(g, [0]).instructions[0].to_matrix()

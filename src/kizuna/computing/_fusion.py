@@ -73,7 +73,6 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..core.gates import GATES
 from ..errors import BackendError, CircuitError
 from .circuit import Instruction
 
@@ -151,7 +150,7 @@ class FusedOp:
         if self.kind == "diag":
             return np.diag(self.diag)
         if self.kind == "passthrough":
-            return _gate_matrix(self.instruction)
+            return self.instruction.to_matrix()
         return self.matrix
 
     @property
@@ -161,22 +160,6 @@ class FusedOp:
         if self.kind != "perm":
             raise ValueError(f"permutation is defined for perm ops only (this op is {self.kind!r})")
         return np.argmax(np.abs(self.matrix), axis=0)
-
-
-def _gate_matrix(ins: Instruction) -> np.ndarray:
-    if ins.name == "unitary":
-        return np.asarray(ins.matrix, dtype=np.complex128)
-    spec = GATES.get(ins.name)
-    if spec is None:
-        raise CircuitError(
-            f"cannot take the matrix of instruction {ins.name!r} on qubits {list(ins.qubits)}"
-            + ("; pass flatten(circuit)" if ins.definition is not None else "")
-        )
-    if len(ins.params) != spec.num_params:
-        raise CircuitError(
-            f"gate {ins.name!r} takes {spec.num_params} parameter(s), got {len(ins.params)}"
-        )
-    return spec.matrix(*ins.params)
 
 
 def _is_diagonal(m: np.ndarray) -> bool:
@@ -338,7 +321,7 @@ def fuse(
             continue
         if name in _IDENTITY_GATES:
             continue
-        g = _gate_matrix(ins)
+        g = ins.to_matrix()
         if name == "unitary":
             g_diag = _is_diagonal(g)
             g_perm = False

@@ -20,12 +20,12 @@ import json
 import math
 import numbers
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.gates import GATES
+from ..core.gates import GATES, gate_matrix
 from ..errors import CircuitError, ParameterError
 from .parameters import Parameter, ParameterExpression, evaluate
 
@@ -196,6 +196,23 @@ class Instruction:
         )
         kw.update(changes)
         return Instruction(**kw)
+
+    def to_matrix(self) -> np.ndarray:
+        """The matrix of a table gate (numeric parameters) or ``unitary``, little-endian over
+        ``qubits``.
+
+        Raises:
+            CircuitError: a composite gate (flatten the circuit first), a non-unitary
+                instruction, or unbound parameters.
+        """
+        if self.name == "unitary":
+            return self.matrix
+        if self.name not in GATES:
+            hint = "; flatten(circuit) expands composite gates" if self.definition is not None else ""
+            raise CircuitError(f"instruction {self.name!r} on qubits {list(self.qubits)} has no matrix{hint}")
+        if any(isinstance(p, ParameterExpression) for p in self.params):
+            raise ParameterError(f"gate {self.label()} has unbound parameters")
+        return gate_matrix(self.name, self.params)
 
     def label(self) -> str:
         """``name(p1,p2)`` with parameters printed briefly (for diagrams and messages)."""

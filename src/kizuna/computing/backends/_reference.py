@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.gates import embed, gate_matrix
+from ...core.gates import embed
 from ...errors import SimulationError
 from ..circuit import Circuit, flatten
 
@@ -19,8 +19,7 @@ def reference_unitary(circuit: Circuit) -> np.ndarray:
     for ins in flatten(circuit):
         if ins.name in ("measure", "reset") or ins.condition is not None:
             raise SimulationError(f"the reference unitary cannot hold {ins.name!r}")
-        m = ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)
-        u = embed(m, ins.qubits, n) @ u
+        u = embed(ins.to_matrix(), ins.qubits, n) @ u
     return u
 
 

@@ -32,7 +32,6 @@ import numpy as np
 
 from ...core import _memory
 from ...core._kernels import statevector as sv
-from ...core.gates import gate_matrix
 from ...errors import BackendError, SimulationError
 from .._fusion import FusedOp, fuse
 from ..circuit import Instruction
@@ -50,10 +49,6 @@ def _fast_kernels():
     except ImportError:
         return None
     return _numba_sv
-
-
-def _matrix(ins: Instruction) -> np.ndarray:
-    return ins.matrix if ins.name == "unitary" else gate_matrix(ins.name, ins.params)
 
 
 def deferred_measurements(flat: list[Instruction]) -> set[int]:
@@ -113,26 +108,22 @@ class _NumpyOps:
         self.dtype = dtype
 
     def apply(self, state, op: FusedOp):
-        m = op.diag if op.kind == "diag" else op.to_matrix()
-        if op.kind == "diag":
-            m = np.diag(m)
-        return sv.apply_matrix(state, m.astype(self.dtype, copy=False), op.qubits)
+        return sv.apply_matrix(state, op.to_matrix().astype(self.dtype, copy=False), op.qubits)
 
     def apply_gate(self, state, ins: Instruction):
-        return sv.apply_matrix(state, _matrix(ins).astype(self.dtype, copy=False), ins.qubits)
+        return sv.apply_matrix(state, ins.to_matrix().astype(self.dtype, copy=False), ins.qubits)
 
     probability_one = staticmethod(sv.probability_one)
     collapse = staticmethod(sv.collapse)
     flip = staticmethod(sv.flip)
 
-    def probabilities(self, state):
-        return np.abs(state) ** 2
+    probabilities = staticmethod(sv.probabilities)
 
 
 class _NumbaOps:
     """Applies fused ops in place with the numba kernels."""
 
-    copies = 1
+    copies = 1  # in place
 
     def __init__(self, dtype, kernels):
         self.dtype = dtype
@@ -174,7 +165,7 @@ class _NumbaOps:
         return self._dense(state, op.to_matrix(), op.qubits)
 
     def apply_gate(self, state, ins: Instruction):
-        return self._dense(state, _matrix(ins), ins.qubits)
+        return self._dense(state, ins.to_matrix(), ins.qubits)
 
     def probability_one(self, state, q):
         return float(self.k.probability_one(state, q))
@@ -262,7 +253,7 @@ class StatevectorBackend:
             if ins.name in ("measure", "reset") or ins.condition is not None:
                 ops.append(FusedOp("passthrough", ins.qubits, instruction=ins))
             else:
-                ops.append(FusedOp("dense", ins.qubits, matrix=np.asarray(_matrix(ins))))
+                ops.append(FusedOp("dense", ins.qubits, matrix=ins.to_matrix()))
         return ops
 
     def _zero_state(self, num_qubits):
@@ -325,7 +316,8 @@ class StatevectorBackend:
         # Read the budget once, before allocating: later checks must not count our own states
         # twice (the OS figure shrinks as we allocate).
         budget = _memory.available_memory_bytes()
-        self._check_memory(num_qubits, self._ops.copies + (1 if splits else 0), budget)
+        # + 1: the float64 probabilities that sampling the deferred measurements allocates
+        self._check_memory(num_qubits, self._ops.copies + 1 + (1 if splits else 0), budget)
         counts: dict[int, int] = {}
         stack = [_Branch(0, self._zero_state(num_qubits), 0, shots)]
         branches = 0
@@ -354,7 +346,7 @@ class StatevectorBackend:
                         if budget is not None:  # pending branches + the working state
                             self._check_memory(
                                 num_qubits,
-                                len(stack) + 1 + o.copies,
+                                len(stack) + 2 + o.copies,
                                 budget,
                                 what=f"state vector with {len(stack) + 1} pending measurement branch(es)",
                             )
