@@ -87,6 +87,7 @@ QISKIT_GATE_CLASSES: dict[str, Callable] = {
     "ryy": qlib.RYYGate,
     "rzz": qlib.RZZGate,
     "rzx": qlib.RZXGate,
+    "ecr": qlib.ECRGate,
     "ccx": qlib.CCXGate,
     "cswap": qlib.CSwapGate,
     "rccx": qlib.RCCXGate,

@@ -577,7 +577,7 @@ def test_dumps_output_is_read_by_qiskit_with_the_same_meaning():
     _inner, outer = _composites()
     c = Circuit(3).h([0, 1, 2])
     c.append(outer, [0, 1, 2], [0.5, 0.25])
-    c.rzx(0.3, 2, 0).ryy(-0.8, 1, 2).cu(0.1, 0.2, 0.3, 0.4, 0, 1)
+    c.rzx(0.3, 2, 0).ryy(-0.8, 1, 2).cu(0.1, 0.2, 0.3, 0.4, 0, 1).ecr(2, 1)
     text = qasm2.dumps(c)
     qc = qiskit_loads(text)
     assert_same_unitary(c, qc)
@@ -683,9 +683,11 @@ def test_extra_definitions_match_the_gate_table():
         back = qasm2.loads(qasm2.dumps(c))
         assert back == c, name
     for name, text in qasm2._EXTRA_DEFINITIONS.items():
-        qc = qiskit_loads(f'include "qelib1.inc"; {text} qreg q[2]; {name}(0.37) q[0], q[1];')
+        params = [0.37] * GATES[name].num_params
+        call = f"{name}({', '.join(map(str, params))})" if params else name
+        qc = qiskit_loads(f'include "qelib1.inc"; {text} qreg q[2]; {call} q[0], q[1];')
         u = Operator(qc).data
-        assert np.allclose(u, gate_matrix(name, [0.37]), atol=1e-12), name
+        assert np.allclose(u, gate_matrix(name, params), atol=1e-12), name
 
 
 # --- property: random circuits round-trip -----------------------------------------------------

@@ -572,6 +572,10 @@ class Circuit:
         """exp(-iθ X_b Z_a/2): Z on ``a``, X on ``b`` (as Qiskit's ``rzx``)."""
         return self._gate("rzx", (theta,), (a, b))
 
+    def ecr(self, a, b):
+        """Echoed cross-resonance, (IX - XY)/√2 with X/Y on ``b`` (as Qiskit's ``ecr``)."""
+        return self._gate("ecr", (), (a, b))
+
     # three and more qubits
     def ccx(self, c1, c2, target):
         """Toffoli."""

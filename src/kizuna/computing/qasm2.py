@@ -82,6 +82,8 @@ _EXTRA_DEFINITIONS = {
     "ryy": "gate ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; cx a,b; "
     "rx(-pi/2) a; rx(-pi/2) b; }",
     "rzx": "gate rzx(theta) a,b { h b; cx a,b; rz(theta) b; cx a,b; h b; }",
+    "ecr": "gate ecr a,b { h b; cx a,b; rz(pi/4) b; cx a,b; h b; x a; "
+    "h b; cx a,b; rz(-pi/4) b; cx a,b; h b; }",
 }
 
 _KEYWORDS = {

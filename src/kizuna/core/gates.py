@@ -145,6 +145,11 @@ def _rzx(t):
     return _c([[c, 0, -s, 0], [0, c, 0, s], [-s, 0, c, 0], [0, s, 0, c]])
 
 
+# Echoed cross-resonance gate (IBM's native two-qubit gate), as Qiskit's ECRGate: little-endian
+# over (q0, q1), it is (IX - XY)/sqrt(2) with the X/Y on the second argument.
+_ECR = _c(np.array([[0, 1, 0, 1j], [1, 0, -1j, 0], [0, 1j, 0, 1], [-1j, 0, 1, 0]]) / math.sqrt(2))
+
+
 def _cu(theta, phi, lam, gamma):
     return _controlled(np.exp(1j * gamma) * _u3(theta, phi, lam), 1)
 
@@ -318,6 +323,7 @@ _TABLE: list[GateSpec] = [
     _spec("ryy", 2, ("theta",), _ryy, _negate("ryy")),
     _spec("rzz", 2, ("theta",), _rzz, _negate("rzz")),
     _spec("rzx", 2, ("theta",), _rzx, _negate("rzx")),
+    _spec("ecr", 2, (), lambda: _ECR, _self_inverse("ecr")),
     # three and more qubits
     _spec("ccx", 3, (), lambda: _CCX, _self_inverse("ccx")),
     _spec("cswap", 3, (), lambda: _controlled(_SWAP, 1), _self_inverse("cswap")),
