@@ -102,7 +102,7 @@ def test_counts_do_not_depend_on_thread_count_or_kernels(precision):
 def test_provenance_records_engine_options():
     r = kizuna.run(_mid_circuit(3), shots=10, seed=1, precision="single", num_threads=1)
     opts = r.provenance["options"]
-    assert opts["precision"] == "single" and opts["num_threads"] == 1 and opts["fusion"] is True
+    assert opts["precision"] == "single" and opts["num_threads"] == 1 and opts["fusion"] == "auto"
     assert opts["kernels"] == ("numba" if _fast_kernels() is not None else "numpy")
     assert r.metadata["passes"] >= 1
 
@@ -113,11 +113,12 @@ def test_provenance_records_engine_options():
         ({"precision": "half"}, "precision must be 'double' or 'single'"),
         ({"num_threads": 0}, "num_threads must be a positive integer"),
         ({"num_threads": 1.5}, "num_threads must be a positive integer"),
+        ({"fusion": "yes"}, "fusion must be True, False or 'auto'"),
     ],
 )
 def test_bad_engine_options_are_refused(options, message):
     with pytest.raises(BackendError, match=message):
-        kizuna.run(kizuna.Circuit(1, 1).measure(0, 0), shots=1, **options)
+        StatevectorBackend(**options)
 
 
 def test_thread_count_from_environment_is_validated(monkeypatch):

@@ -287,6 +287,10 @@ class Circuit:
             self.add_creg("c", num_clbits)
 
     # --- registers ---------------------------------------------------------------------------
+    def _structure_key(self) -> tuple[int, int]:
+        """Changes whenever the instruction list does (it only ever grows, or is replaced)."""
+        return (id(self._instructions), len(self._instructions))
+
     def add_qreg(self, name: str, size: int) -> Register:
         """Add a quantum register of ``size`` new qubits; returns it (index it for qubits)."""
         reg = self._new_register(name, size, self._num_qubits, "qreg")
@@ -990,33 +994,45 @@ def _inverse_gate(gate: CompositeGate) -> CompositeGate:
 
 
 # --- flattening for simulators -----------------------------------------------------------------
-def flatten(circuit: Circuit) -> list[Instruction]:
+def flatten(circuit: Circuit, *, symbolic: bool = False) -> list[Instruction]:
     """The circuit as primitive instructions for a simulator.
 
     Composite gates are expanded recursively (their parameters substituted), parameters are
     evaluated to floats, barriers are dropped. What remains is table gates, ``unitary``,
     ``measure`` and ``reset``, each possibly conditioned.
 
+    Args:
+        symbolic: keep free parameters as expressions instead of requiring numbers (for
+            simulators that bind values later).
+
     Raises:
-        ParameterError: an unbound parameter remains.
+        ParameterError: an unbound parameter remains (and ``symbolic`` is false).
     """
     out: list[Instruction] = []
     for ins in circuit.instructions:
-        _flatten_into(ins, out, ins.qubits, ins.condition, {})
+        _flatten_into(ins, out, ins.qubits, ins.condition, {}, symbolic)
     return out
 
 
-def _flatten_into(ins: Instruction, out: list, qubits: tuple, condition, scope: Mapping) -> None:
+def _flatten_into(ins: Instruction, out: list, qubits: tuple, condition, scope: Mapping, symbolic: bool) -> None:
     if ins.name == "barrier":
         return
     params = tuple(
-        evaluate(p.bind(scope) if isinstance(p, ParameterExpression) else p, f"gate {ins.label()}")
+        _param_value(p.bind(scope) if isinstance(p, ParameterExpression) else p, ins, symbolic)
         for p in ins.params
     )
     if ins.definition is not None:
         gate = ins.definition
         inner_scope = dict(zip(gate.params, params))
         for sub in gate.body:
-            _flatten_into(sub, out, tuple(qubits[q] for q in sub.qubits), condition, inner_scope)
+            _flatten_into(sub, out, tuple(qubits[q] for q in sub.qubits), condition, inner_scope, symbolic)
         return
     out.append(ins.replace(qubits=qubits, params=params, condition=condition))
+
+
+def _param_value(p, ins: Instruction, symbolic: bool):
+    if not isinstance(p, ParameterExpression):
+        return float(p)
+    if symbolic and p.parameters:
+        return p
+    return evaluate(p, f"gate {ins.label()}")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
 from .. import __version__
 from ..core.bits import registers_bitstring
 from ..core.random import SeedLike, resolve_seed
-from ..errors import SimulationError
+from ..errors import ParameterError, SimulationError
 from .backends import choose_backend
 from .backends.statevector import StatevectorBackend
 from .circuit import Circuit, flatten
@@ -29,7 +30,11 @@ def _check_circuit(circuit) -> Circuit:
 
 
 def statevector(
-    circuit: Circuit, *, precision: str = "double", num_threads: int | None = None
+    circuit: Circuit,
+    *,
+    parameters=None,
+    precision: str = "double",
+    num_threads: int | None = None,
 ) -> np.ndarray:
     """The exact final state of ``circuit`` from |0...0>, as a complex128 vector (complex64
     with ``precision="single"``).
@@ -41,24 +46,64 @@ def statevector(
     Cost: O(2**n) memory (16 bytes per amplitude, 8 in single precision; checked before
     allocating) and O(passes * 2**n) time, where gates are fused into passes of up to 4 qubits.
 
+    Variational loops: pass the parameter values with ``parameters=`` instead of calling
+    ``assign_parameters`` each time. The circuit is then compiled once (per precision; the
+    compiled form is cached with the circuit until it changes) and each call only recomputes
+    the parameterised gates' matrices, which saves the per-call flatten, substitution and
+    fusion (about 10 microseconds a gate).
+
     Args:
-        circuit: the circuit; all parameters must be bound.
+        circuit: the circuit; every parameter must be bound, or given in ``parameters``.
+        parameters: values of the circuit's free parameters: a mapping ``{Parameter or
+            name: float}`` or a sequence in the order of ``circuit.parameters`` (sorted by
+            name).
         precision: ``"double"`` (default) or ``"single"``.
         num_threads: kernel threads (default: all cores, or ``KIZUNA_NUM_THREADS``).
 
     Raises:
         SimulationError: a mid-circuit measurement, reset or condition (use ``run``).
-        ParameterError: unbound parameters.
+        ParameterError: unbound parameters, or ``parameters`` missing a value or holding a
+            non-number.
         MemoryLimitError: the state does not fit in memory.
 
     Example:
         >>> import kizuna
         >>> kizuna.statevector(kizuna.Circuit(2).h(0).cx(0, 1)).round(3)
         array([0.707+0.j, 0.   +0.j, 0.   +0.j, 0.707+0.j])
+        >>> import math
+        >>> theta = kizuna.Parameter("theta")
+        >>> ansatz = kizuna.Circuit(1).ry(theta, 0)
+        >>> kizuna.statevector(ansatz, parameters=[math.pi]).real.round(3)
+        array([0., 1.])
     """
     circuit = _check_circuit(circuit)
     engine = StatevectorBackend(precision=precision, num_threads=num_threads)
-    return engine.final_state(flatten(circuit), circuit.num_qubits)
+    if parameters is None:
+        return engine.final_state(flatten(circuit), circuit.num_qubits)
+    # compiled programs live on the circuit (dropped with it), one per engine configuration,
+    # valid while its instruction list is unchanged
+    programs = circuit.__dict__.setdefault("_programs", {})
+    config = (engine.precision, engine.fusion)
+    cached = programs.get(config)
+    if cached is None or cached[0] != circuit._structure_key():
+        program = engine.parametric_program(flatten(circuit, symbolic=True), circuit.num_qubits)
+        cached = programs[config] = (circuit._structure_key(), program)
+    program = cached[1]
+    if program is None:  # large state: bind, then fuse as usual
+        names = [p.name for p in circuit.parameters]
+        if not isinstance(parameters, Mapping):
+            values = list(parameters)
+            if len(values) != len(names):
+                raise ParameterError(
+                    f"expected {len(names)} parameter value(s) in the order "
+                    f"{', '.join(names) or '()'} (got {len(values)})"
+                )
+            parameters = dict(zip(names, values))
+        bound = circuit.assign_parameters(parameters)
+        return engine.final_state(flatten(bound), circuit.num_qubits)
+    program.bind(parameters)
+    return engine.run_program(program, circuit.num_qubits)
+
 
 
 def run(

@@ -3,9 +3,11 @@
 Runs a flat instruction list on a vector of ``2**n`` amplitudes (complex128, or complex64 with
 ``precision="single"``).
 
-Execution: gates are fused into blocks of up to ``max_fused_qubits`` qubits (``_fusion``) and
-each block is one in-place pass of a numba kernel over the state (``core._kernels._numba_sv``,
-threaded over the state). Without numba (or with ``KIZUNA_NUMBA=0``) the plain numpy kernels
+Execution: from ``FUSION_MIN_QUBITS`` qubits on, gates are fused into blocks of up to
+``max_fused_qubits`` qubits (``_fusion``) and each block is one in-place pass of a numba kernel
+over the state (``core._kernels._numba_sv``, threaded over the state); smaller states take one
+pass per gate. Each run of gates between measurements, resets and conditions is encoded as one
+``Program`` and runs in a single kernel call (``_program``). Without numba (or with ``KIZUNA_NUMBA=0``) the plain numpy kernels
 run instead, with the same results.
 
 Sampling is exact:
@@ -35,8 +37,15 @@ from ...core._kernels import statevector as sv
 from ...errors import BackendError, SimulationError
 from .._fusion import FusedOp, fuse
 from ..circuit import Instruction
+from ._program import Program
 
 _PRECISIONS = {"double": np.complex128, "single": np.complex64}
+
+#: Fusion starts at this many qubits. Below it the state sits in the CPU caches, a pass costs
+#: its arithmetic rather than its memory traffic, and one pass per gate is fastest (measured
+#: with the numba kernels on the benchmark's random and QFT circuits, 8-18 qubits: unfused
+#: passes took 0.8-1.0x the time of fused ones of up to 2, 3 or 4 qubits).
+FUSION_MIN_QUBITS = 16
 
 
 @lru_cache(maxsize=1)
@@ -140,8 +149,10 @@ class _NumbaOps:
             k.apply_kq(state, m, np.asarray(qubits, dtype=np.int64))
         return state
 
-    def apply(self, state, op: FusedOp):
+    def apply(self, state, op: FusedOp | Program):
         k = self.k
+        if isinstance(op, Program):
+            return op.run(state, k)
         if op.kind == "diag":
             d = np.ascontiguousarray(op.diag, dtype=self.dtype)
             if len(op.qubits) == 1:
@@ -200,7 +211,8 @@ class StatevectorBackend:
         precision: ``"double"`` (complex128, 16 bytes per amplitude; default) or ``"single"``
             (complex64, 8 bytes; about 1e-6 relative accuracy).
         num_threads: threads for the kernels (default: all cores, or ``KIZUNA_NUM_THREADS``).
-        fusion: merge gates into blocks before simulating (default on).
+        fusion: ``"auto"`` (default: merge gates into blocks from ``FUSION_MIN_QUBITS``
+            qubits on), ``True`` (always) or ``False`` (never).
         max_fused_qubits: largest fused block, 1..5.
     """
 
@@ -210,7 +222,7 @@ class StatevectorBackend:
         self,
         precision: str = "double",
         num_threads: int | None = None,
-        fusion: bool = True,
+        fusion: bool | str = "auto",
         max_fused_qubits: int = 4,
     ):
         if precision not in _PRECISIONS:
@@ -228,7 +240,9 @@ class StatevectorBackend:
         self.precision = precision
         self.dtype = _PRECISIONS[precision]
         self.num_threads = num_threads
-        self.fusion = bool(fusion)
+        if fusion not in (True, False, "auto"):
+            raise BackendError(f"fusion must be True, False or 'auto' (got {fusion!r})")
+        self.fusion = fusion
         self.max_fused_qubits = max_fused_qubits
         kernels = _fast_kernels()
         self._kernels = kernels
@@ -245,16 +259,67 @@ class StatevectorBackend:
             "kernels": "numba" if self._kernels is not None else "numpy",
         }
 
-    def _compile(self, body: list[Instruction], num_qubits: int) -> list[FusedOp]:
-        if self.fusion:
-            return fuse(body, num_qubits, self.max_fused_qubits)
-        ops = []
-        for ins in body:
-            if ins.name in ("measure", "reset") or ins.condition is not None:
-                ops.append(FusedOp("passthrough", ins.qubits, instruction=ins))
+    def _fuses(self, num_qubits: int) -> bool:
+        if self.fusion == "auto":
+            return num_qubits >= FUSION_MIN_QUBITS
+        return self.fusion
+
+    def _compile(self, body: list[Instruction], num_qubits: int) -> list[FusedOp | Program]:
+        """The passes for ``body``: fused blocks (from ``FUSION_MIN_QUBITS`` qubits on) or one
+        pass per gate; with the numba kernels, each run of gates between measurements, resets
+        and conditions becomes one ``Program`` (a single kernel call)."""
+        if self._fuses(num_qubits):
+            ops = fuse(body, num_qubits, self.max_fused_qubits)
+        else:
+            ops = []
+            for ins in body:
+                if ins.name in ("measure", "reset") or ins.condition is not None:
+                    ops.append(FusedOp("passthrough", ins.qubits, instruction=ins))
+                elif self._kernels is not None:
+                    ops.append(ins)  # encoded straight into a Program below
+                else:
+                    ops.append(FusedOp("dense", ins.qubits, matrix=ins.to_matrix()))
+        if self._kernels is None:
+            return ops
+        out: list[FusedOp | Program] = []
+        run: list = []
+
+        def close():
+            if run:
+                if isinstance(run[0], Instruction):
+                    out.append(Program.from_instructions(run, self.dtype))
+                else:
+                    out.append(Program.from_fused(run, self.dtype))
+                run.clear()
+
+        for op in ops:
+            if isinstance(op, FusedOp) and op.kind == "passthrough":
+                close()
+                out.append(op)
             else:
-                ops.append(FusedOp("dense", ins.qubits, matrix=ins.to_matrix()))
-        return ops
+                run.append(op)
+        close()
+        return out
+
+    def parametric_program(self, flat: list[Instruction], num_qubits: int) -> Program | None:
+        """A reusable ``Program`` for ``flat`` (from ``flatten(circuit, symbolic=True)``) whose
+        parameters are bound per call with ``Program.bind``; ``None`` where this engine would
+        rather bind and fuse per call (no numba kernels, or a state large enough to fuse).
+
+        Raises:
+            SimulationError: a mid-circuit measurement, reset or condition (as ``final_state``).
+        """
+        body = self._unitary_body(flat)
+        if self._kernels is None or self._fuses(num_qubits):
+            return None
+        return Program.from_instructions(body, self.dtype)
+
+    def run_program(self, program: Program, num_qubits: int) -> np.ndarray:
+        """Run a bound ``parametric_program`` from |0...0>."""
+        self._check_memory(num_qubits, self._ops.copies)
+        state = self._zero_state(num_qubits)
+        with _threads(self._kernels, self.num_threads):
+            return program.run(state, self._kernels)
 
     def _zero_state(self, num_qubits):
         state = np.zeros(1 << num_qubits, dtype=self.dtype)
@@ -270,13 +335,10 @@ class StatevectorBackend:
             what=what,
         )
 
-    def final_state(self, flat: list[Instruction], num_qubits: int) -> np.ndarray:
-        """The state before the deferred (terminal) measurements.
-
-        Raises:
-            SimulationError: a mid-circuit measurement, a reset or a condition (the state
-                would depend on measurement outcomes; use ``run`` for those).
-        """
+    @staticmethod
+    def _unitary_body(flat: list[Instruction]) -> list[Instruction]:
+        """``flat`` without its deferred measurements; an error if anything else in it makes
+        the state depend on measurement outcomes."""
         deferred = deferred_measurements(flat)
         for i, ins in enumerate(flat):
             if i in deferred:
@@ -287,8 +349,18 @@ class StatevectorBackend:
                     f"instruction {i} ({what} on qubits {list(ins.qubits)}) makes the state "
                     "depend on measurement outcomes; use kizuna.run(...) to sample it"
                 )
+        return [ins for i, ins in enumerate(flat) if i not in deferred]
+
+    def final_state(self, flat: list[Instruction], num_qubits: int) -> np.ndarray:
+        """The state before the deferred (terminal) measurements.
+
+        Raises:
+            SimulationError: a mid-circuit measurement, a reset or a condition (the state
+                would depend on measurement outcomes; use ``run`` for those).
+        """
+        body = self._unitary_body(flat)
         self._check_memory(num_qubits, self._ops.copies)
-        ops = self._compile([ins for i, ins in enumerate(flat) if i not in deferred], num_qubits)
+        ops = self._compile(body, num_qubits)
         state = self._zero_state(num_qubits)
         with _threads(self._kernels, self.num_threads):
             for op in ops:
@@ -330,7 +402,7 @@ class StatevectorBackend:
                 while pc < len(ops):
                     op = ops[pc]
                     pc += 1
-                    if op.kind != "passthrough":
+                    if isinstance(op, Program) or op.kind != "passthrough":
                         state = o.apply(state, op)
                         continue
                     ins = op.instruction
@@ -368,7 +440,8 @@ class StatevectorBackend:
                         o.flip(state, q)
                 branches += 1
                 self._sample_tail(state, tail, clbits, k, rng, counts)
-        meta = {"branches": branches, "deferred_measurements": len(tail), "passes": len(ops)}
+        passes = sum(op.num_ops if isinstance(op, Program) else 1 for op in ops)
+        meta = {"branches": branches, "deferred_measurements": len(tail), "passes": passes}
         meta.update(self.options)
         return counts, meta
 
