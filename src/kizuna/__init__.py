@@ -18,15 +18,19 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import qasm2
+from .computing.noise import NoiseModel
+from .core import channels
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
 from .computing.execute import run, statevector
 from .computing.parameters import Parameter, ParameterExpression
 from .computing.result import Result
 from .errors import (
     BackendError,
+    ChannelError,
     CircuitError,
     KizunaError,
     MemoryLimitError,
+    NoiseModelError,
     ParameterError,
     QasmError,
     SimulationError,
@@ -34,6 +38,7 @@ from .errors import (
 
 __all__ = [
     "BackendError",
+    "ChannelError",
     "Circuit",
     "CircuitError",
     "CompositeGate",
@@ -41,6 +46,8 @@ __all__ = [
     "Instruction",
     "KizunaError",
     "MemoryLimitError",
+    "NoiseModel",
+    "NoiseModelError",
     "Parameter",
     "ParameterError",
     "ParameterExpression",
@@ -49,6 +56,7 @@ __all__ = [
     "Result",
     "SimulationError",
     "__version__",
+    "channels",
     "qasm2",
     "run",
     "statevector",

@@ -12,7 +12,9 @@ The tree::
     ├── QasmError (ValueError)            OpenQASM text that is malformed; file:line:col
     ├── SimulationError (ValueError)      a circuit a backend cannot run as asked
     │   └── MemoryLimitError (MemoryError) a state that would not fit in memory
-    └── BackendError (ValueError)         an unknown backend or option
+    ├── BackendError (ValueError)         an unknown backend or option
+    ├── ChannelError (ValueError)         a channel that is not CPTP, or bad channel parameters
+    └── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
 
 This module imports nothing from Kizuna.
 """
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 __all__ = [
     "BackendError",
+    "ChannelError",
     "CircuitError",
     "KizunaError",
     "MemoryLimitError",
+    "NoiseModelError",
     "ParameterError",
     "QasmError",
     "SimulationError",
@@ -107,3 +111,11 @@ class QasmError(KizunaError, ValueError):
 
 def _rebuild_qasm_error(message, filename, line, column):
     return QasmError(message, filename=filename, line=line, column=column)
+
+
+class ChannelError(KizunaError, ValueError):
+    """A channel that is not completely positive and trace preserving, or bad parameters."""
+
+
+class NoiseModelError(KizunaError, ValueError):
+    """A noise model built, loaded or used wrongly (unknown gate, wrong width, bad file...)."""
