@@ -14,7 +14,8 @@ The tree::
     │   └── MemoryLimitError (MemoryError) a state that would not fit in memory
     ├── BackendError (ValueError)         an unknown backend or option
     ├── ChannelError (ValueError)         a channel that is not CPTP, or bad channel parameters
-    └── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
+    ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
+    └── PauliError (ValueError)           a malformed Pauli label, sum or observable
 
 This module imports nothing from Kizuna.
 """
@@ -29,6 +30,7 @@ __all__ = [
     "MemoryLimitError",
     "NoiseModelError",
     "ParameterError",
+    "PauliError",
     "QasmError",
     "SimulationError",
 ]
@@ -119,3 +121,8 @@ class ChannelError(KizunaError, ValueError):
 
 class NoiseModelError(KizunaError, ValueError):
     """A noise model built, loaded or used wrongly (unknown gate, wrong width, bad file...)."""
+
+
+class PauliError(KizunaError, ValueError):
+    """A malformed Pauli label or coefficient, mismatched qubit counts, or a Pauli sum used
+    where it does not fit (a non-Hermitian observable, a state of the wrong size)."""

@@ -1030,9 +1030,14 @@ def _expectation_group(state, x_mask, zs, coeffs):
     """sum_t coeffs[t] <psi| P(x_mask, zs[t]) |psi> for terms sharing one x-mask; one pass."""
     x = np.uint64(x_mask)
     nt = zs.size
+    # np.empty + explicit zeroing: in a parallel function np.zeros becomes a parallel loop that
+    # wakes the thread pool once per group (thousands of times for a large Hamiltonian)
     zc = np.empty(nt, np.uint64)
-    cr = np.zeros(nt, np.float64)
-    ci = np.zeros(nt, np.float64)
+    cr = np.empty(nt, np.float64)
+    ci = np.empty(nt, np.float64)
+    for k in range(nt):
+        cr[k] = 0.0
+        ci[k] = 0.0
     h = _U0
     total = state.size
     if x == _U0:
