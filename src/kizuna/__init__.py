@@ -18,7 +18,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import qasm2
+from .computing.device import Device, GateProperties, QubitProperties
 from .computing.noise import NoiseModel
+from .computing.transpile import TranspileResult, transpile
 from .core import channels
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
 from .computing.execute import run, statevector
@@ -28,6 +30,7 @@ from .errors import (
     BackendError,
     ChannelError,
     CircuitError,
+    DeviceError,
     KizunaError,
     MemoryLimitError,
     NoiseModelError,
@@ -43,6 +46,9 @@ __all__ = [
     "CircuitError",
     "CompositeGate",
     "Condition",
+    "Device",
+    "DeviceError",
+    "GateProperties",
     "Instruction",
     "KizunaError",
     "MemoryLimitError",
@@ -52,12 +58,15 @@ __all__ = [
     "ParameterError",
     "ParameterExpression",
     "QasmError",
+    "QubitProperties",
     "Register",
     "Result",
     "SimulationError",
+    "TranspileResult",
     "__version__",
     "channels",
     "qasm2",
     "run",
     "statevector",
+    "transpile",
 ]

@@ -14,6 +14,7 @@ The tree::
     │   └── MemoryLimitError (MemoryError) a state that would not fit in memory
     ├── BackendError (ValueError)         an unknown backend or option
     ├── ChannelError (ValueError)         a channel that is not CPTP, or bad channel parameters
+    ├── DeviceError (ValueError)          a bad device description, or a circuit it cannot run
     ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
     └── PauliError (ValueError)           a malformed Pauli label, sum or observable
 
@@ -26,6 +27,7 @@ __all__ = [
     "BackendError",
     "ChannelError",
     "CircuitError",
+    "DeviceError",
     "KizunaError",
     "MemoryLimitError",
     "NoiseModelError",
@@ -126,3 +128,7 @@ class NoiseModelError(KizunaError, ValueError):
 class PauliError(KizunaError, ValueError):
     """A malformed Pauli label or coefficient, mismatched qubit counts, or a Pauli sum used
     where it does not fit (a non-Hermitian observable, a state of the wrong size)."""
+
+
+class DeviceError(KizunaError, ValueError):
+    """An invalid device description, or a circuit a device cannot run."""

@@ -60,12 +60,12 @@ def test_numba_and_numpy_paths_agree(random_circuit_pair, seed):
     np.testing.assert_allclose(fast, plain, atol=1e-12)
 
 
-def test_fused_and_unfused_agree_on_a_14_qubit_circuit(random_circuit_pair):
-    # large enough that the kernels' threaded paths run
-    kc, _ = random_circuit_pair(7, 14, 150)
+def test_fused_and_unfused_agree_on_a_17_qubit_circuit(random_circuit_pair):
+    # large enough that the kernels' threaded paths run (2**15 groups and more)
+    kc, _ = random_circuit_pair(7, 17, 150)
     flat = flatten(kc)
-    a = StatevectorBackend(fusion=True, num_threads=2).final_state(flat, 14)
-    b = StatevectorBackend(fusion=False, num_threads=1).final_state(flat, 14)
+    a = StatevectorBackend(fusion=True, num_threads=2).final_state(flat, 17)
+    b = StatevectorBackend(fusion=False, num_threads=1).final_state(flat, 17)
     np.testing.assert_allclose(a, b, atol=1e-12)
 
 

@@ -406,9 +406,9 @@ def test_expectation_pauli_sum_of_a_small_hamiltonian():
     assert K.expectation_pauli_sum(psi, [], [], []) == 0.0
 
 
-# --- the parallel path: 16 qubits, 1 and 2 threads ----------------------------------------------
+# --- the parallel path: 19 qubits (every kernel above its serial threshold), 1 and 2 threads ---
 
-N_LARGE = 16
+N_LARGE = 19
 
 
 @pytest.fixture(scope="module")

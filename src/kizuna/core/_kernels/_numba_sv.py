@@ -64,10 +64,12 @@ _SERIAL = {"cache": True, "nogil": True, "fastmath": False}
 _PARALLEL = {**_SERIAL, "parallel": True}
 
 # A chunk of 2**12 groups (64 KiB of complex128 for a 1-qubit gate) amortises the scheduling of a
-# prange task; below 2**13 groups (n < 14 for a 1-qubit gate) waking the threads costs more than
-# they save.
+# prange task. Below 2**15 groups (n < 16 for a 1-qubit gate) a pass takes tens of microseconds
+# and waking the threads costs as much on an idle machine; on a busy one (other processes on the
+# cores) each wake can stall for milliseconds: a 15-qubit, 690-gate circuit took 66 ms on one
+# thread and 159 ms on two with a threshold of 2**13.
 _CHUNK_LOG = 12
-_PAR_MIN_LOG = 13
+_PAR_MIN_LOG = 15
 # apply_kq multiplies batches of this many base indices at once (its vector loops' length).
 _KQ_BATCH = 64
 # expectation_pauli_sum: chunks of 2**_WHT_LOG amplitude products; a group of terms sharing an
