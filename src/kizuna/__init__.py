@@ -18,14 +18,16 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import qasm2
-from .computing.device import Device, GateProperties, QubitProperties
-from .computing.noise import NoiseModel
-from .computing.transpile import TranspileResult, transpile
-from .core import channels
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
-from .computing.execute import run, statevector
+from .computing.device import Device, GateProperties, QubitProperties
+from .computing.execute import density_matrix, run, statevector
+from .computing.noise import NoiseModel
+from .computing.observables import ExpectationResult, expectation
 from .computing.parameters import Parameter, ParameterExpression
 from .computing.result import Result
+from .computing.transpile import TranspileResult, transpile
+from .core import channels
+from .core.paulis import Pauli, PauliSum
 from .errors import (
     BackendError,
     ChannelError,
@@ -35,6 +37,7 @@ from .errors import (
     MemoryLimitError,
     NoiseModelError,
     ParameterError,
+    PauliError,
     QasmError,
     SimulationError,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "Condition",
     "Device",
     "DeviceError",
+    "ExpectationResult",
     "GateProperties",
     "Instruction",
     "KizunaError",
@@ -57,6 +61,9 @@ __all__ = [
     "Parameter",
     "ParameterError",
     "ParameterExpression",
+    "Pauli",
+    "PauliError",
+    "PauliSum",
     "QasmError",
     "QubitProperties",
     "Register",
@@ -65,6 +72,8 @@ __all__ = [
     "TranspileResult",
     "__version__",
     "channels",
+    "density_matrix",
+    "expectation",
     "qasm2",
     "run",
     "statevector",

@@ -242,3 +242,55 @@ def test_command_runs_as_a_process():
     assert sum(json.loads(proc.stdout)["counts"].values()) == 100
     proc = subprocess.run([*cmd, "run", "missing.qasm"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1 and proc.stderr.startswith("kizuna: error:") and "Traceback" not in proc.stderr
+
+
+# --- noise and devices ---------------------------------------------------------------------------
+def test_devices_lists_the_builtins(capsys):
+    code, out, err = run_cli(capsys, "devices", "--json")
+    assert code == 0, err
+    rows = {r["builtin"]: r for r in json.loads(out)}
+    assert rows["heavy-hex-127"]["num_qubits"] == 127 and rows["heavy-hex-127"]["num_edges"] == 144
+    code, out, _ = run_cli(capsys, "devices", "--show", "line-3")
+    assert code == 0 and json.loads(out)["num_qubits"] == 3
+
+
+def test_run_with_a_noise_model_file_flips_bits(capsys, tmp_path):
+    model = kizuna.NoiseModel().add_readout_error(kizuna.channels.readout_error(0.5, 0.5))
+    path = tmp_path / "noise.json"
+    model.save(path)
+    code, out, err = run_cli(capsys, "run", BELL, "--shots", "4000", "--seed", "2", "--noise", str(path), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    # a readout flip with probability 1/2 makes all four outcomes equally likely
+    assert set(doc["counts"]) == {"00", "01", "10", "11"}
+    assert all(800 < v < 1200 for v in doc["counts"].values())
+    assert doc["provenance"]["noise_model_sha256"] == model.sha256()
+
+
+def test_run_on_a_device_transpiles_and_adds_its_noise(capsys):
+    code, out, err = run_cli(capsys, "run", BELL, "--shots", "2000", "--seed", "4", "--device", "heavy-hex-127",
+                             "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["transpiled"]["device"] == "heavy_hex_127"
+    assert doc["transpiled"]["two_qubit_count"] >= 1
+    counts = doc["counts"]
+    assert counts.get("00", 0) + counts.get("11", 0) > 1800  # mostly correlated ...
+    assert counts.get("01", 0) + counts.get("10", 0) > 0  # ... but noisy
+    assert doc["provenance"]["noise_model_sha256"] is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "torus-9"], "unknown built-in device 'torus-9'"),
+        (["--device", "nowhere.json"], "nowhere.json: no such file"),
+        (["--device", "line-5", "--noise", "x.json"], "give --noise or --device, not both"),
+        (["--device", "line-1"], "line_1"),
+    ],
+)
+def test_bad_noise_and_device_options_give_one_line(capsys, args, message):
+    code, _, err = run_cli(capsys, "run", BELL, *args)
+    assert code == 1
+    assert_one_error_line(err)
+    assert message in err

@@ -395,7 +395,8 @@ def _forbid_allocation(monkeypatch):
 def test_memory_guard_refuses_a_20_qubit_state_under_a_1mib_limit_before_allocating(monkeypatch, entry):
     monkeypatch.setenv("KIZUNA_MEMORY_LIMIT", "1MiB")
     _forbid_allocation(monkeypatch)
-    c = Circuit(20, 20).h(range(20)).measure(range(20), range(20))
+    # (the t gate keeps auto off the stabilizer backend, which would need far less memory)
+    c = Circuit(20, 20).h(range(20)).t(0).measure(range(20), range(20))
     start = time.perf_counter()
     with pytest.raises(MemoryLimitError) as info:
         if entry == "statevector":
@@ -414,13 +415,22 @@ def test_memory_guard_refuses_a_20_qubit_state_under_a_1mib_limit_before_allocat
 def test_memory_guard_refuses_a_40_qubit_state_without_a_limit_set(monkeypatch, entry):
     monkeypatch.delenv("KIZUNA_MEMORY_LIMIT", raising=False)
     _forbid_allocation(monkeypatch)
-    c = Circuit(40, 1).h(0).measure(0, 0)
+    c = Circuit(40, 1).h(0).t(0).measure(0, 0)  # not Clifford: auto keeps the state vector
     with pytest.raises(MemoryLimitError, match="40-qubit.*TiB") as info:
         if entry == "statevector":
             kizuna.statevector(c)
         else:
             kizuna.run(c, shots=10, seed=0)
     assert info.value.bytes_needed > info.value.bytes_available
+
+
+def test_auto_runs_a_large_clifford_circuit_on_the_stabilizer_backend():
+    c = Circuit(40, 40).h(0)
+    for q in range(39):
+        c.cx(q, q + 1)
+    r = kizuna.run(c.measure(range(40), range(40)), shots=200, seed=3)
+    assert r.backend == "stabilizer" and "Clifford" in r.provenance["backend_reason"]
+    assert set(r.counts) == {"0" * 40, "1" * 40}
 
 
 def test_memory_guard_lets_small_states_through_under_the_limit(monkeypatch):

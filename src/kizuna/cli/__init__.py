@@ -1,4 +1,4 @@
-"""The ``kizuna`` command: ``run``, ``draw`` and ``info`` on OpenQASM 2 files.
+"""The ``kizuna`` command: ``run``, ``draw`` and ``info`` on OpenQASM 2 files; ``devices``.
 
 ``main(argv)`` runs the command in-process and returns the exit status: 0 on success, 1 for
 an error Kizuna or the file system reports (one ``kizuna: error: ...`` line on stderr, no
@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import draw, info, run
+    from . import devices, draw, info, run
 
     app = typer.Typer(
         name="kizuna",
@@ -64,6 +64,7 @@ def _build_app() -> typer.Typer:
     app.command("run")(run.run)
     app.command("draw")(draw.draw)
     app.command("info")(info.info)
+    app.command("devices")(devices.devices)
     return app
 
 

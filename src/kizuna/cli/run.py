@@ -21,6 +21,18 @@ def _bar(fraction: float) -> str:
     return "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
 
 
+def _load_device(spec: str):
+    """A built-in device by name, or a calibration JSON file."""
+    import kizuna
+
+    path = Path(spec)
+    if spec.endswith(".json") or path.exists():
+        if not path.exists():
+            raise CliError(f"{spec}: no such file")
+        return kizuna.Device.load(path)
+    return kizuna.Device.builtin(spec)
+
+
 def sorted_outcomes(counts: dict[str, int]) -> list[tuple[str, int]]:
     """Outcomes by count, most frequent first; ties by bitstring."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -37,6 +49,20 @@ def run(
     memory: Annotated[bool, typer.Option("--memory", help="Also report every shot's outcome, in order.")] = False,
     backend: Annotated[str, typer.Option("--backend", "-b", help="Simulator backend.")] = "auto",
     top: Annotated[int, typer.Option("--top", min=0, help="Show the N most frequent outcomes (0: all).")] = 32,
+    noise: Annotated[
+        Path | None,
+        typer.Option("--noise", help="Noise model JSON file (NoiseModel.save).", show_default=False),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            "-d",
+            help="Transpile onto this device (a built-in name, see 'kizuna devices', or a "
+            "calibration JSON file) and simulate it with the device's noise.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a circuit SHOTS times and count the outcomes."""
     import kizuna
@@ -47,20 +73,40 @@ def run(
             f"{file} has no classical bits, so there is nothing to count; "
             "measure into a creg (e.g. 'creg c[n]; measure q -> c;', or Circuit.measure_all())"
         )
-    result = kizuna.run(circuit, shots=shots, seed=seed, memory=memory, backend=backend)
+    model = None
+    if noise is not None:
+        if device is not None:
+            raise CliError("give --noise or --device, not both (a device brings its own noise)")
+        model = kizuna.NoiseModel.load(noise)
+    transpiled = None
+    if device is not None:
+        dev = _load_device(device)
+        transpiled = kizuna.transpile(circuit, dev, seed=seed)
+        # simulate the qubits the transpiled circuit uses, with their calibrations only
+        circuit = transpiled.compact()
+        model = kizuna.NoiseModel.from_device(dev.subset(transpiled.active_qubits))
+    result = kizuna.run(circuit, shots=shots, seed=seed, memory=memory, backend=backend, noise=model)
 
     if as_json:
         doc = result.to_dict()
         doc["file"] = str(file)
+        if transpiled is not None:
+            doc["transpiled"] = {k: v for k, v in transpiled.to_dict().items() if k != "circuit_qasm"}
         out(json.dumps(doc))
         return
 
     from rich.console import Console
     from rich.table import Table
 
+    if transpiled is not None:
+        out(
+            f"transpiled onto {transpiled.device}: {transpiled.two_qubit_count} two-qubit gates, "
+            f"depth {transpiled.depth}, physical qubits {list(transpiled.active_qubits)}"
+        )
+    noisy = "" if model is None else f", noise model {model.sha256()[:12]}"
     out(
         f"{file}: {circuit.num_qubits} qubits, {circuit.num_clbits} clbits, "
-        f"{result.shots} shots, seed {result.seed}, backend {result.backend}"
+        f"{result.shots} shots, seed {result.seed}, backend {result.backend}{noisy}"
     )
     rows = sorted_outcomes(result.counts)
     shown = rows if top == 0 else rows[:top]

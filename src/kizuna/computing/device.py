@@ -356,6 +356,28 @@ class Device:
             found = self._gate_index.get((name, qs[::-1]))
         return found
 
+    def subset(self, qubits: Sequence[int]) -> Device:
+        """The device restricted to ``qubits``, qubit ``qubits[i]`` renamed ``i``: their
+        calibrations, and the edges and gates among them only.
+
+        Example:
+            >>> Device.line(5).subset([3, 1, 2]).coupling_map
+            ((0, 2), (1, 2))
+        """
+        qubits = [int(q) for q in qubits]
+        if len(set(qubits)) != len(qubits) or any(not 0 <= q < self.num_qubits for q in qubits):
+            raise DeviceError(f"subset qubits must be distinct and in range(0, {self.num_qubits}) (got {qubits})")
+        index = {q: i for i, q in enumerate(qubits)}
+        edges = tuple(sorted((min(index[a], index[b]), max(index[a], index[b]))
+                             for a, b in self.coupling_map if a in index and b in index))
+        gates = tuple(
+            GateProperties(g.name, tuple(index[q] for q in g.qubits), g.error, g.duration_s)
+            for g in self.gates
+            if all(q in index for q in g.qubits)
+        )
+        return Device(f"{self.name}[{len(qubits)} qubits]", len(qubits), self.basis_gates, edges,
+                      tuple(self.qubits[q] for q in qubits), gates)
+
     def neighbors(self, qubit: int) -> tuple[int, ...]:
         """Qubits coupled to ``qubit``, ascending."""
         if not _is_int(qubit) or not 0 <= qubit < self.num_qubits:

@@ -153,6 +153,36 @@ class TranspileResult:
         """Instruction counts of the physical circuit by name, most frequent first."""
         return self.circuit.count_ops()
 
+    @property
+    def active_qubits(self) -> tuple[int, ...]:
+        """The physical qubits the circuit uses (the layout's and any an instruction touches),
+        ascending."""
+        used = set(self.initial_layout) | set(self.final_layout)
+        for ins in self.circuit.instructions:
+            used.update(ins.qubits)
+        return tuple(sorted(used))
+
+    def compact(self) -> Circuit:
+        """The physical circuit on its active qubits only, physical qubit ``active_qubits[i]``
+        renamed ``i`` (same classical registers and conditions): what a simulator runs, with a
+        device restricted the same way (``Device.subset(result.active_qubits)``).
+
+        Example:
+            >>> from kizuna import Circuit, Device, transpile
+            >>> r = transpile(Circuit(2).h(0).cx(0, 1), Device.heavy_hex_127(), seed=1)
+            >>> r.compact().num_qubits
+            2
+        """
+        used = self.active_qubits
+        index = {p: i for i, p in enumerate(used)}
+        out = Circuit(0, name=self.circuit.name)
+        out.add_qreg("q", len(used))
+        for reg in self.circuit.cregs:
+            out.add_creg(reg.name, reg.size)
+        for ins in self.circuit.instructions:
+            out._add(ins.replace(qubits=tuple(index[q] for q in ins.qubits)))
+        return out
+
     def virtual_statevector(self, state: np.ndarray, *, atol: float = 1e-8) -> np.ndarray:
         """The ``2**n``-amplitude state of the virtual qubits from a ``2**N`` physical state
         (for example ``kizuna.statevector(result.circuit)``): amplitude ``i`` has virtual
