@@ -529,3 +529,15 @@ def test_instruction_matrix_is_the_table_matrix_and_refuses_what_has_none():
     g = kizuna.Circuit(1, name="g").h(0).to_gate()
     with pytest.raises(kizuna.CircuitError, match="flatten"):
         kizuna.Circuit(1).append(g, [0]).instructions[0].to_matrix()
+
+
+def test_sha256_is_cached_but_follows_every_change():
+    c = Circuit(2).h(0)
+    first = c.sha256()
+    assert c.sha256() == first
+    c.cx(0, 1)
+    second = c.sha256()
+    assert second != first
+    c.add_creg("extra", 1)
+    assert c.sha256() not in (first, second)
+    assert Circuit(2).h(0).sha256() == first  # same content, same hash

@@ -955,11 +955,18 @@ class Circuit:
         }
 
     def sha256(self) -> str:
-        """SHA-256 (hex) of the circuit's canonical JSON, name excluded."""
+        """SHA-256 (hex) of the circuit's canonical JSON, name excluded (cached until the
+        circuit changes)."""
+        cached = self.__dict__.get("_sha256")
+        key = (self._structure_key(), len(self._qregs), len(self._cregs))
+        if cached is not None and cached[0] == key:
+            return cached[1]
         d = self.to_dict()
         d.pop("name")
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        digest = hashlib.sha256(blob.encode()).hexdigest()
+        self.__dict__["_sha256"] = (key, digest)
+        return digest
 
 
 # --- inverse ------------------------------------------------------------------------------------
@@ -1016,6 +1023,14 @@ def flatten(circuit: Circuit, *, symbolic: bool = False) -> list[Instruction]:
 
 def _flatten_into(ins: Instruction, out: list, qubits: tuple, condition, scope: Mapping, symbolic: bool) -> None:
     if ins.name == "barrier":
+        return
+    if (
+        ins.definition is None
+        and qubits is ins.qubits
+        and condition is ins.condition
+        and all(type(p) is float for p in ins.params)
+    ):
+        out.append(ins)  # already primitive: instructions are immutable, share it
         return
     params = tuple(
         _param_value(p.bind(scope) if isinstance(p, ParameterExpression) else p, ins, symbolic)

@@ -201,8 +201,8 @@ def run(
     shots = int(shots)
     flat = flatten(circuit)
     program, readout = _noisy_program(circuit, flat, noise)
-    engine, reason = choose_backend(backend, circuit, program=program, shots=shots, precision=precision,
-                                    num_threads=num_threads)
+    engine, reason = choose_backend(backend, circuit, program=program, flat=flat, shots=shots,
+                                    precision=precision, num_threads=num_threads)
     rng, recorded_seed = resolve_seed(seed)
     start = time.perf_counter()
     if program is None:

@@ -61,8 +61,8 @@ def clean_shot_probability(program: Sequence) -> float:
     return p
 
 
-def choose_backend(name: str, circuit, *, program: Sequence | None = None, shots: int = 1024,
-                   **options) -> tuple[object, str]:
+def choose_backend(name: str, circuit, *, program: Sequence | None = None, flat: Sequence | None = None,
+                   shots: int = 1024, **options) -> tuple[object, str]:
     """The backend object for ``name`` (built with ``options``) and the reason it was chosen.
 
     Args:
@@ -70,6 +70,7 @@ def choose_backend(name: str, circuit, *, program: Sequence | None = None, shots
         circuit: the circuit to run.
         program: the noisy program (``NoiseModel.lower(...)``) when the run has noise, else
             ``None``.
+        flat: ``flatten(circuit)`` if the caller has it (saves ``auto`` a second flatten).
         shots: the shots the run will take (``auto`` weighs them against the state size).
 
     ``"auto"`` picks ``stabilizer`` for a Clifford circuit (and only Pauli noise) of at least
@@ -89,7 +90,9 @@ def choose_backend(name: str, circuit, *, program: Sequence | None = None, shots
         if n >= STABILIZER_MIN_QUBITS:
             from ..circuit import flatten
 
-            clifford, _ = is_clifford(program if program is not None else flatten(circuit))
+            if program is None and flat is None:
+                flat = flatten(circuit)
+            clifford, _ = is_clifford(program if program is not None else flat)
             if clifford:
                 options.pop("precision", None)
                 reason = f"auto: stabilizer tableau for a Clifford circuit of {n} qubit(s)"
