@@ -42,10 +42,11 @@ from ._program import Program
 _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 
 #: Fusion starts at this many qubits. Below it the state sits in the CPU caches, a pass costs
-#: its arithmetic rather than its memory traffic, and one pass per gate is fastest (measured
-#: with the numba kernels on the benchmark's random and QFT circuits, 8-18 qubits: unfused
-#: passes took 0.8-1.0x the time of fused ones of up to 2, 3 or 4 qubits).
-FUSION_MIN_QUBITS = 16
+#: its arithmetic rather than its memory traffic, and one pass per gate is fastest. Measured
+#: with the numba kernels (1 thread) on the benchmark's random and QFT circuits: at 8-18
+#: qubits unfused passes took 0.8-1.0x the time of fused blocks of up to 2, 3 or 4 qubits; at
+#: 20 and 22 qubits fused blocks took 0.72-0.85x the unfused time.
+FUSION_MIN_QUBITS = 19
 
 
 @lru_cache(maxsize=1)
