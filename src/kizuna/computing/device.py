@@ -21,14 +21,12 @@ This module imports ``core`` and ``computing.circuit``; nothing above ``computin
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import numbers
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core._io import atomic_write_text
 from ..core.gates import GATES
 from ..errors import DeviceError
 from ._devices import (
@@ -478,18 +477,7 @@ class Device:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the calibration file: JSON, atomically (a temporary file, then a rename)."""
-        path = Path(path)
-        text = self.to_json()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Device:

@@ -26,19 +26,18 @@ This module imports ``core`` and ``computing.circuit``; nothing above.
 
 from __future__ import annotations
 
-import contextlib
 import copy as _copy
 import hashlib
 import json
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core._io import atomic_write_text
 from ..core.channels import (
     Channel,
     ChannelError,
@@ -812,26 +811,7 @@ class NoiseModel:
             >>> NoiseModel.load(p) == m
             True
         """
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                mode = os.stat(target).st_mode & 0o777
-            except FileNotFoundError:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NoiseModel:

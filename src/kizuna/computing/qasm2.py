@@ -46,7 +46,6 @@ import contextlib
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core._io import atomic_write_text
 from ..core.gates import GATES, embed, gate_matrix
 from ..errors import CircuitError, QasmError
 from . import parameters as _pm
@@ -1453,24 +1453,4 @@ def dump(circuit: Circuit, path: str | os.PathLike) -> None:
         >>> qasm2.load(p) == Circuit(2).h(0).cx(0, 1)
         True
     """
-    text = dumps(circuit)
-    target = Path(path)
-    folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = os.stat(target).st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, dumps(circuit))

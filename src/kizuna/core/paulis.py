@@ -34,7 +34,6 @@ import functools
 import hashlib
 import json
 import numbers
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ import numpy as np
 
 from ..errors import PauliError
 from . import _memory
+from ._kernels import numba_sv
 
 __all__ = ["Pauli", "PauliError", "PauliSum"]
 
@@ -133,16 +133,8 @@ def _numba_max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-@functools.lru_cache(maxsize=1)
-def _numba_kernels():
-    """The numba state-vector kernel module, or ``None`` (numba missing or ``KIZUNA_NUMBA=0``)."""
-    if os.environ.get("KIZUNA_NUMBA", "1").strip() == "0":
-        return None
-    try:
-        from ._kernels import _numba_sv
-    except ImportError:
-        return None
-    return _numba_sv
+#: The numba state-vector kernels, or ``None`` (numba missing or ``KIZUNA_NUMBA=0``).
+_numba_kernels = numba_sv
 
 
 def _fwht(a: np.ndarray) -> None:

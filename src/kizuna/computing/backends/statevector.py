@@ -28,11 +28,11 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from ...core import _memory
+from ...core._kernels import numba_sv
 from ...core._kernels import statevector as sv
 from ...errors import BackendError, SimulationError
 from .._fusion import FusedOp, fuse
@@ -49,16 +49,8 @@ _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 FUSION_MIN_QUBITS = 19
 
 
-@lru_cache(maxsize=1)
-def _fast_kernels():
-    """The numba kernel module, or ``None`` when numba is missing or ``KIZUNA_NUMBA=0``."""
-    if os.environ.get("KIZUNA_NUMBA", "1").strip() == "0":
-        return None
-    try:
-        from ...core._kernels import _numba_sv
-    except ImportError:
-        return None
-    return _numba_sv
+#: The numba kernel module, or ``None`` (numba missing or ``KIZUNA_NUMBA=0``).
+_fast_kernels = numba_sv
 
 
 def deferred_measurements(flat: list[Instruction]) -> set[int]:
