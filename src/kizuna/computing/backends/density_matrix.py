@@ -57,6 +57,7 @@ from .statevector import (
     _set_bit,
     _threads,
     deferred_measurements,
+    resolve_threads,
 )
 
 __all__ = ["DensityMatrixBackend", "fuse_superoperators"]
@@ -263,25 +264,6 @@ def record_shots(
         for b, v in zip(order, row):
             key = _set_bit(key, b, int(v))
         counts[key] = counts.get(key, 0) + m
-
-
-def resolve_threads(num_threads):
-    """``num_threads`` checked (``None``: ``KIZUNA_NUM_THREADS`` or all cores)."""
-    import os
-
-    if num_threads is None and os.environ.get("KIZUNA_NUM_THREADS"):
-        text = os.environ["KIZUNA_NUM_THREADS"]
-        try:
-            num_threads = int(text)
-        except ValueError:
-            raise BackendError(f"KIZUNA_NUM_THREADS must be a positive integer (got {text!r})") from None
-    if num_threads is not None and (
-        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    ):
-        raise BackendError(f"num_threads must be a positive integer (got {num_threads!r})")
-    if num_threads is not None:
-        num_threads = min(num_threads, os.cpu_count() or num_threads)
-    return num_threads
 
 
 # --- fusion of superoperators -------------------------------------------------------------------

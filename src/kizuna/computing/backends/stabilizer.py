@@ -60,6 +60,7 @@ from .._clifford import (
 )
 from ..circuit import Instruction
 from ..noise import ChannelOp
+from .statevector import resolve_threads
 
 __all__ = ["StabilizerBackend", "is_clifford"]
 
@@ -631,17 +632,7 @@ class StabilizerBackend:
             )
         if precision not in ("double", "single"):
             raise BackendError(f"precision must be 'double' or 'single' (got {precision!r})")
-        if num_threads is None and os.environ.get("KIZUNA_NUM_THREADS"):
-            raw = os.environ["KIZUNA_NUM_THREADS"]
-            try:
-                num_threads = int(raw)
-            except ValueError:
-                raise BackendError(f"KIZUNA_NUM_THREADS must be a positive integer (got {raw!r})") from None
-        if num_threads is not None and (
-            isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral) or num_threads < 1
-        ):
-            raise BackendError(f"num_threads must be a positive integer (got {num_threads!r})")
-        self.num_threads = None if num_threads is None else min(int(num_threads), os.cpu_count() or int(num_threads))
+        self.num_threads = resolve_threads(num_threads)
         self.precision = precision
 
     @property

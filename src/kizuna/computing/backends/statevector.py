@@ -26,6 +26,7 @@ Sampling is exact:
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 from dataclasses import dataclass
 
@@ -47,6 +48,24 @@ _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 #: qubits unfused passes took 0.8-1.0x the time of fused blocks of up to 2, 3 or 4 qubits; at
 #: 20 and 22 qubits fused blocks took 0.72-0.85x the unfused time.
 FUSION_MIN_QUBITS = 19
+
+
+def resolve_threads(num_threads) -> int | None:
+    """``num_threads`` checked and capped at the cores (``None``: ``KIZUNA_NUM_THREADS``, else
+    all cores, left to numba). Every backend with threads takes its option through this."""
+    if num_threads is None and os.environ.get("KIZUNA_NUM_THREADS"):
+        text = os.environ["KIZUNA_NUM_THREADS"]
+        try:
+            num_threads = int(text)
+        except ValueError:
+            raise BackendError(f"KIZUNA_NUM_THREADS must be a positive integer (got {text!r})") from None
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral) or num_threads < 1
+    ):
+        raise BackendError(f"num_threads must be a positive integer (got {num_threads!r})")
+    if num_threads is not None:
+        num_threads = min(int(num_threads), os.cpu_count() or int(num_threads))
+    return num_threads
 
 
 #: The numba kernel module, or ``None`` (numba missing or ``KIZUNA_NUMBA=0``).
@@ -220,19 +239,9 @@ class StatevectorBackend:
     ):
         if precision not in _PRECISIONS:
             raise BackendError(f"precision must be 'double' or 'single' (got {precision!r})")
-        if num_threads is None and os.environ.get("KIZUNA_NUM_THREADS"):
-            num_threads = os.environ["KIZUNA_NUM_THREADS"]
-            try:
-                num_threads = int(num_threads)
-            except ValueError:
-                raise BackendError(f"KIZUNA_NUM_THREADS must be a positive integer (got {num_threads!r})") from None
-        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
-            raise BackendError(f"num_threads must be a positive integer (got {num_threads!r})")
-        if num_threads is not None:
-            num_threads = min(num_threads, os.cpu_count() or num_threads)
         self.precision = precision
         self.dtype = _PRECISIONS[precision]
-        self.num_threads = num_threads
+        self.num_threads = resolve_threads(num_threads)
         if fusion not in (True, False, "auto"):
             raise BackendError(f"fusion must be True, False or 'auto' (got {fusion!r})")
         self.fusion = fusion

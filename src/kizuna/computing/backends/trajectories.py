@@ -66,10 +66,15 @@ from .density_matrix import (
     measurement_groups,
     prune_unobserved_channels,
     record_shots,
-    resolve_threads,
     split_program,
 )
-from .statevector import StatevectorBackend, _condition_holds, _set_bit, _threads
+from .statevector import (
+    StatevectorBackend,
+    _condition_holds,
+    _set_bit,
+    _threads,
+    resolve_threads,
+)
 
 __all__ = ["PARALLEL_MIN_QUBITS", "TrajectoriesBackend"]
 
