@@ -31,16 +31,14 @@ Ratio = Aer seconds / Kizuna seconds (> 1: Kizuna is faster). Target: > 1 on eve
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
 
 import numpy as np
+from _common import write_json
 
 
 def gate_list(n: int, layers: int, seed: int):
@@ -218,12 +216,7 @@ def main(argv=None) -> int:
                   f"{'' if fid is None else f'{fid:.1e}':>8} {'' if diff is None else f'{diff:.1e}':>9} "
                   f"{row['branches']!s:>8}", flush=True)
     if args.json:
-        meta = {"date": date.today().isoformat(), "machine": platform.machine(), "cpus": os.cpu_count(),
-                "python": sys.version.split()[0], "kizuna": kizuna.__version__}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"meta": meta, "rows": rows}, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, rows)
     return 0
 
 

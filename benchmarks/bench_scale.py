@@ -30,13 +30,12 @@ Peers come from the ``bench`` extra (stim, qiskit-aer) and are skipped when miss
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
+
+from _common import write_json
 
 
 def median_time(fn, repeat: int) -> tuple[float, object]:
@@ -252,15 +251,7 @@ def main(argv=None) -> int:
         report(rows)
         all_rows += rows
     if args.json:
-        import kizuna
-
-        meta = {"date": date.today().isoformat(), "kizuna": kizuna.__version__,
-                "python": platform.python_version(), "machine": platform.machine(),
-                "cpus": os.cpu_count(), "threads": args.threads, "repeat": args.repeat}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"meta": meta, "rows": all_rows}, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, all_rows, threads=args.threads, repeat=args.repeat)
     return 0
 
 

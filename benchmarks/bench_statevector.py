@@ -18,14 +18,13 @@ thread count. Peers come from the ``bench`` extra and are skipped when missing.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
+
+from _common import write_json
 
 
 def gate_list(kind: str, n: int, seed: int, layers: int = 20):
@@ -56,7 +55,7 @@ def gate_list(kind: str, n: int, seed: int, layers: int = 20):
     return out
 
 
-def _u3(t, p, l):  # noqa: E741
+def _u3(t, p, l):
     import numpy as np
 
     c, s = math.cos(t / 2), math.sin(t / 2)
@@ -138,11 +137,11 @@ def qsim_runner(precision: str, threads: int):
 
     def build(gates, n):
         qubits = cirq.LineQubit.range(n)
-        lq = lambda q: qubits[n - 1 - q]  # noqa: E731 - cirq is big-endian; Kizuna little-endian
+        lq = lambda q: qubits[n - 1 - q]
         ops = []
         for name, qs, ps in gates:
             if name == "u3":  # u3(t, p, l) = rz(p) ry(t) rz(l) up to a global phase; native to qsim
-                t, p, l = ps  # noqa: E741
+                t, p, l = ps
                 q = lq(qs[0])
                 ops += [cirq.rz(l).on(q), cirq.ry(t).on(q), cirq.rz(p).on(q)]
             elif name == "cx":
@@ -184,7 +183,6 @@ def main(argv=None) -> int:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # qulacs reads it at import
     import numpy as np
 
-    import kizuna
 
     qubits = list(args.qubits) + ([26, 28] if args.large else [])
     tools = {"kizuna": kizuna_runner}
@@ -225,12 +223,7 @@ def main(argv=None) -> int:
                                  "ratio_to_kizuna": ratio, "fidelity_to_kizuna": fid})
                 del reference
     if args.json:
-        meta = {"date": date.today().isoformat(), "machine": platform.machine(),
-                "cpus": os.cpu_count(), "python": sys.version.split()[0], "kizuna": kizuna.__version__}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"meta": meta, "rows": rows}, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, rows)
     return 0
 
 

@@ -25,14 +25,12 @@ than Qiskit's, i.e. ratio <= 1 on every row.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
+
+from _common import write_json
 
 
 def gate_list(kind: str, n: int, seed: int) -> list[tuple[str, tuple, tuple]]:
@@ -208,19 +206,7 @@ def main(argv=None) -> int:
         print(f"geometric mean 2q ratio: {geo:.3f}; rows above target: "
               f"{sum(x > 1 + 1e-9 for x in ratios)} of {len(ratios)}")
     if args.json:
-        import numpy
-
-        import kizuna
-
-        meta = {
-            "date": date.today().isoformat(), "python": platform.python_version(),
-            "machine": platform.machine(), "numpy": numpy.__version__, "qiskit": qiskit.__version__,
-            "kizuna": kizuna.__version__, "basis": list(basis), "seeds": seeds,
-        }
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"meta": meta, "rows": rows}, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, rows, qiskit=qiskit.__version__, basis=list(basis), seeds=seeds)
     return 0
 
 

@@ -19,13 +19,11 @@ Usage: ``python benchmarks/bench_variational.py [--qubits 10] [--layers 10] [--c
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
-from datetime import date
 
 import numpy as np
+from _common import write_json
 
 
 def kizuna_loop(n, layers, threads):
@@ -122,11 +120,7 @@ def main(argv=None) -> int:
         row["ratio_to_kizuna"] = row["ms_per_call"] / base
         print(f"{name:8} {row['ms_per_call']:9.3f} {row['ratio_to_kizuna']:12.2f} {row['fidelity_vs_kizuna']:9.6f}")
     if args.json:
-        meta = {"date": date.today().isoformat(), "machine": platform.processor() or platform.machine(),
-                "python": platform.python_version(), "qubits": n, "layers": layers, "calls": calls,
-                "threads": args.threads}
-        with open(args.json, "w") as f:
-            json.dump({"meta": meta, "results": rows}, f, indent=2)
+        write_json(args.json, rows, qubits=n, layers=layers, calls=calls, threads=args.threads)
     return 0
 
 

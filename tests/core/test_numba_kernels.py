@@ -521,3 +521,27 @@ def test_reductions_on_the_parallel_path_do_not_depend_on_threads(large_states, 
 def test_import_kizuna_does_not_import_numba():
     code = "import sys, kizuna; sys.exit('numba' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_stale_kernel_caches_are_dropped_when_any_kernel_source_changes(tmp_path):
+    # numba's cache=True tracks only a kernel's own file; kernels compiled from another
+    # module's functions must be dropped when that module changes (a stale cache segfaulted)
+    import os
+
+    from kizuna.core._kernels import drop_stale_caches
+
+    sv, dm = tmp_path / "_numba_sv.py", tmp_path / "_numba_dm.py"
+    sv.write_text("a = 1\n")
+    dm.write_text("b = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    cached = cache / "_numba_dm.run_branch-1.py311.nbi"
+    other = cache / "unrelated.cpython-311.pyc"
+    other.write_text("x")
+    assert drop_stale_caches(tmp_path)  # first sight: no fingerprint yet
+    cached.write_text("compiled")
+    assert not drop_stale_caches(tmp_path) and cached.exists()  # nothing changed
+    sv.write_text("a = 2  # an edit in the module the cached kernel calls into\n")
+    os.utime(sv, ns=(sv.stat().st_atime_ns, sv.stat().st_mtime_ns + 10**9))
+    assert drop_stale_caches(tmp_path)
+    assert not cached.exists() and other.exists()

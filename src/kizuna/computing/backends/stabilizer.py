@@ -37,7 +37,6 @@ This module imports ``core`` and ``computing``; nothing above. numba loads on fi
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import numbers
 import operator
@@ -60,7 +59,7 @@ from .._clifford import (
 )
 from ..circuit import Instruction
 from ..noise import ChannelOp
-from .statevector import resolve_threads
+from .statevector import _threads, resolve_threads
 
 __all__ = ["StabilizerBackend", "is_clifford"]
 
@@ -512,19 +511,6 @@ def compile_program(program: Sequence, num_qubits: int,
 
 
 # --- the backend ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _threads(kernels, num_threads):
-    if num_threads is None:
-        yield
-        return
-    before = kernels.get_num_threads()
-    kernels.set_num_threads(min(num_threads, kernels.numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield
-    finally:
-        kernels.set_num_threads(before)
-
-
 def _words(mask, num_qubits: int) -> np.ndarray:
     """A qubit mask (int, numpy integer or a Python int of any width) as uint64 words."""
     if isinstance(mask, (bool, np.bool_)) or not isinstance(mask, (numbers.Integral, np.integer)):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import refresh_numba_caches
 from ._numba_sv import (
     _CHUNK_LOG,
     _PAR_MIN_LOG,
@@ -45,6 +46,8 @@ from ._numba_sv import (
     apply_kq,
     run_program,
 )
+
+refresh_numba_caches()
 
 __all__ = [
     "CH_GENERAL",

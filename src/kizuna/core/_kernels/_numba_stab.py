@@ -38,18 +38,23 @@ samples are the same bit for bit for any number of threads.
 
 Kernels validate nothing (the backend does): out-of-range qubits would index outside arrays.
 This module imports numba at its top; nothing imports it until the stabilizer backend runs.
-It imports nothing from Kizuna.
+It imports only the kernel package's cache guard and ``_numba_sv``'s bit helpers and thread
+controls.
 """
 
 from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
 from numba.core import types
 from numba.extending import intrinsic
+
+from . import refresh_numba_caches
+from ._numba_sv import _popcount, get_num_threads, set_num_threads
+
+refresh_numba_caches()
 
 __all__ = [
     "BLOCK_WORDS",
@@ -81,29 +86,7 @@ _U1 = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def set_num_threads(n: int) -> None:
-    """Threads of the parallel kernels (1 .. numba.config.NUMBA_NUM_THREADS)."""
-    numba.set_num_threads(int(n))
-
-
-def get_num_threads() -> int:
-    """Threads the parallel kernels use now."""
-    return int(numba.get_num_threads())
-
-
 # --- bit helpers ---------------------------------------------------------------------------------
-@intrinsic
-def _popcount(typingctx, x):
-    """Set bits of an integer (LLVM ctpop)."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.ctpop(args[0])
-
-    return x(x), codegen
-
-
 @intrinsic
 def _ctz(typingctx, x):
     """Trailing zero bits of a nonzero integer (LLVM cttz)."""

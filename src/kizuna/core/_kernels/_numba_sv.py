@@ -27,7 +27,8 @@ Implementation notes (measured, see ``benchmarks/bench_kernels.py``):
   the compiler's choices. Reductions keep four interleaved partial sums (independent add chains).
 
 This module imports numba at its top: nothing imports it until a fast kernel is needed, so
-``import kizuna`` stays free of numba. It imports nothing from Kizuna.
+``import kizuna`` stays free of numba. It imports nothing from Kizuna but the kernel package's
+cache guard (``refresh_numba_caches``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ import numpy as np
 from numba import njit, prange
 from numba.core import types
 from numba.extending import intrinsic
+
+from . import refresh_numba_caches
+
+refresh_numba_caches()
 
 __all__ = [
     "apply_1q",
@@ -87,8 +92,9 @@ _UKQ = np.uint64(_KQ_BATCH)
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads the parallel kernels use (1 .. numba.config.NUMBA_NUM_THREADS)."""
-    numba.set_num_threads(int(n))
+    """Set the number of threads the parallel kernels use: ``n``, capped at numba's pool
+    (``numba.config.NUMBA_NUM_THREADS``)."""
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
 
 
 def get_num_threads() -> int:
