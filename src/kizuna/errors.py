@@ -15,6 +15,7 @@ The tree::
     ├── BackendError (ValueError)         an unknown backend or option
     ├── ChannelError (ValueError)         a channel that is not CPTP, or bad channel parameters
     ├── DeviceError (ValueError)          a bad device description, or a circuit it cannot run
+    ├── NetworkError (ValueError)         a bad network model, scenario or protocol parameter
     ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
     └── PauliError (ValueError)           a malformed Pauli label, sum or observable
 
@@ -30,6 +31,7 @@ __all__ = [
     "DeviceError",
     "KizunaError",
     "MemoryLimitError",
+    "NetworkError",
     "NoiseModelError",
     "ParameterError",
     "PauliError",
@@ -132,3 +134,7 @@ class PauliError(KizunaError, ValueError):
 
 class DeviceError(KizunaError, ValueError):
     """An invalid device description, or a circuit a device cannot run."""
+
+
+class NetworkError(KizunaError, ValueError):
+    """A bad network model, scenario file or protocol parameter (names the field and value)."""

@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import devices, draw, info, run
+    from . import devices, draw, info, net, run
 
     app = typer.Typer(
         name="kizuna",
@@ -65,6 +65,7 @@ def _build_app() -> typer.Typer:
     app.command("draw")(draw.draw)
     app.command("info")(info.info)
     app.command("devices")(devices.devices)
+    app.add_typer(net.app, name="net")
     return app
 
 
