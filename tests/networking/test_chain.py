@@ -144,3 +144,82 @@ def test_bad_inputs_are_named_errors():
         simulate_chain(RepeaterChain.uniform(1, length_km=1), duration_s=-1)
     with pytest.raises(NetworkError, match="representation"):
         simulate_chain(RepeaterChain.uniform(1, length_km=1), duration_s=1, representation="mps")
+
+
+def test_nested_swapping_delivers_the_same_fidelity_and_only_swaps_matching_halves():
+    for n in (2, 3, 4, 8):
+        chain = RepeaterChain.uniform(n, length_km=5, link_fidelity=0.99, success_probability=0.3, protocol="nested")
+        r = simulate_chain(chain, duration_s=0.02, seed=4)
+        p = (4 * 0.99 - 1) / 3
+        assert r.delivered > 10 and r.mean_fidelity == pytest.approx(0.25 + 0.75 * p**n, abs=1e-12)
+    # two links: nested and ASAP are the same protocol, event for event
+    a = simulate_chain(RepeaterChain.uniform(2, length_km=5, memory=Memory(t2_s=1e-3)), duration_s=0.05, seed=1)
+    b = simulate_chain(RepeaterChain.uniform(2, length_km=5, memory=Memory(t2_s=1e-3), protocol="nested"),
+                       duration_s=0.05, seed=1)
+    assert a.fidelities == b.fidelities
+
+
+def test_nested_spans_split_the_chain_in_halves():
+    from kizuna.networking.chain import _ChainSim
+    from kizuna.networking.engine import Simulator
+
+    proto = _ChainSim(RepeaterChain.uniform(8, length_km=1, protocol="nested"), Simulator(0), dm=False)
+    assert proto.nested == {4: (0, 8), 2: (0, 4), 6: (4, 8), 1: (0, 2), 3: (2, 4), 5: (4, 6), 7: (6, 8)}
+
+
+@pytest.mark.parametrize("method,rounds", [("dejmps", 1), ("dejmps", 3), ("bbpssw", 2)])
+def test_link_pumping_delivers_the_iterated_purification_map(method, rounds):
+    from kizuna.networking import purify_bbpssw, purify_dejmps
+
+    link = HeraldedLink(success_probability=0.5, attempt_duration_ps=1_000_000, state=werner(0.85))
+    chain = RepeaterChain((link,), purification=method, purification_rounds=rounds)
+    r = simulate_chain(chain, duration_s=0.05, seed=2)
+    step = purify_dejmps if method == "dejmps" else purify_bbpssw
+    state = werner(0.85)
+    for _ in range(rounds):
+        state, _ = step(state, werner(0.85))
+    assert r.delivered > 100
+    assert r.mean_fidelity == pytest.approx(state.fidelity, abs=1e-12)
+    assert r.mean_fidelity > 0.85
+    if rounds == 1:  # each attempt succeeds with the map's probability N (Deutsch et al. 1996)
+        _, n_success = step(werner(0.85), werner(0.85))
+        fails = r.provenance["purification_failures"]
+        assert r.delivered / (r.delivered + fails) == pytest.approx(n_success, abs=4 * math.sqrt(
+            n_success * (1 - n_success) / (r.delivered + fails)))
+
+
+def test_pumping_agrees_between_representations():
+    chain = RepeaterChain.uniform(3, length_km=10, link_fidelity=0.9, success_probability=0.3,
+                                  memory=Memory(t2_s=0.05), purification="dejmps", purification_rounds=1)
+    a = simulate_chain(chain, duration_s=0.1, seed=1, representation="bell_diagonal")
+    b = simulate_chain(chain, duration_s=0.1, seed=1, representation="density_matrix")
+    assert a.delivered == b.delivered > 10
+    np.testing.assert_allclose(a.fidelities, b.fidelities, atol=1e-12)
+
+
+def test_bad_protocol_options_are_named():
+    link = HeraldedLink(success_probability=0.5, attempt_duration_ps=1, state=werner(1))
+    with pytest.raises(NetworkError, match="protocol must be 'asap' or 'nested'"):
+        RepeaterChain((link,), protocol="fast")
+    with pytest.raises(NetworkError, match="purification_rounds=2 needs purification"):
+        RepeaterChain((link,), purification_rounds=2)
+    with pytest.raises(NetworkError, match="purification must be"):
+        RepeaterChain((link,), purification="magic", purification_rounds=1)
+
+
+def test_sweeps_give_the_same_rows_on_any_number_of_workers():
+    from kizuna.networking import sweep_chain
+
+    kw = {"duration_s": 0.05, "seed": 3, "memory": {"t2_s": 0.01}}
+    serial = sweep_chain("length_km", [5, 20, 60], workers=1, **kw)
+    pooled = sweep_chain("length_km", [5, 20, 60], workers=2, **kw)
+    assert serial == pooled
+    assert serial.pairs_per_second[0] > serial.pairs_per_second[1] > serial.pairs_per_second[2]
+    by_links = sweep_chain("num_links", [1, 2, 4], duration_s=0.01, seed=1, link_fidelity=0.99,
+                           success_probability=0.3)
+    assert [round(f, 4) for f in by_links.mean_fidelity] == [0.99, 0.9801, 0.9608]
+    assert by_links.to_dict()["parameter"] == "num_links"
+    with pytest.raises(NetworkError, match="parameter must be one of"):
+        sweep_chain("colour", [1], duration_s=0.01)
+    with pytest.raises(NetworkError, match="length_km must be >= 0"):
+        sweep_chain("length_km", [-1], duration_s=0.01)

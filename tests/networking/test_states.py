@@ -92,7 +92,8 @@ def test_swap_superoperator_equals_the_projection_on_general_states():
     t = swap_superoperator(0.07, 0.02)
     for _ in range(3):
         a, b = random_density_matrix(rng), random_density_matrix(rng)
-        np.testing.assert_allclose((t @ np.kron(a.reshape(16), b.reshape(16))).reshape(4, 4),
+        vec = np.kron(a.reshape(16, order="F"), b.reshape(16, order="F"))  # column stacking
+        np.testing.assert_allclose((t @ vec).reshape(4, 4, order="F"),
                                    swap_density_matrices(a, b, gate_depolarizing=0.07, readout_error=0.02),
                                    atol=1e-12)
 
@@ -273,9 +274,23 @@ def test_bad_coefficients_are_named_errors(bad):
 
 
 def test_bad_parameters_are_named_errors():
-    with pytest.raises(NetworkError, match="fidelity >= 1/4"):
-        werner(0.1)
+    with pytest.raises(NetworkError, match="fidelity must be a probability"):
+        werner(1.1)
     with pytest.raises(NetworkError, match="readout_error"):
         swap(werner(1), werner(1), readout_error=1.5)
     with pytest.raises(NetworkError, match="t2_s must be <= 2 \\* t1_s"):
         Memory(t1_s=1e-3, t2_s=3e-3)
+
+
+@pytest.mark.parametrize("protocol", ["dejmps", "bbpssw"])
+def test_density_matrix_purification_equals_the_bell_diagonal_maps(protocol):
+    from kizuna.networking.states import purify_density_matrices
+
+    rng = np.random.default_rng(6)
+    fast = purify_dejmps if protocol == "dejmps" else purify_bbpssw
+    for _ in range(4):
+        a, b = random_bell_diagonal(rng), random_bell_diagonal(rng)
+        out, p = fast(a, b)
+        rho, q = purify_density_matrices(a.density_matrix(), b.density_matrix(), protocol)
+        assert p == pytest.approx(q, abs=1e-12)
+        np.testing.assert_allclose(out.density_matrix(), rho, atol=1e-12)

@@ -8,7 +8,11 @@ repeater chains.
   protocols, with density-matrix versions for what leaves the Bell-diagonal family;
 * ``Fiber``, ``Memory``, ``Detector``, ``HeraldedLink``, ``barrett_kok``, ``single_click`` --
   hardware;
-* ``RepeaterChain`` and ``simulate_chain`` -- swap-as-soon-as-possible repeater chains.
+* ``RepeaterChain`` and ``simulate_chain`` -- repeater chains (swap as soon as possible or
+  nested, link-level entanglement pumping, memory cutoffs); ``sweep_chain`` -- rate and
+  fidelity against one parameter, on any executor, seeds spawned per point;
+* ``Scenario`` and ``run_scenario`` -- YAML/JSON network scenarios: a topology, hardware and
+  requests, routed on the topology's graph (``kizuna net run``).
 
 Units: seconds, km, dB/km in the models; integer picoseconds on the engine's clock.
 This package imports ``core`` only (and networkx where topologies need it).
@@ -25,6 +29,7 @@ from .hardware import (
     barrett_kok,
     single_click,
 )
+from .scenario import NetworkResult, Scenario, run_scenario
 from .states import (
     BellDiagonalState,
     chsh_value,
@@ -32,22 +37,27 @@ from .states import (
     fidelity,
     purify_bbpssw,
     purify_dejmps,
+    purify_density_matrices,
     swap,
     swap_density_matrices,
     teleportation_fidelity,
     werner,
 )
+from .sweep import ChainSweep, sweep_chain
 
 __all__ = [
     "PS_PER_S",
     "BellDiagonalState",
     "ChainResult",
+    "ChainSweep",
     "ClassicalChannel",
     "Detector",
     "Fiber",
     "HeraldedLink",
     "Memory",
+    "NetworkResult",
     "RepeaterChain",
+    "Scenario",
     "Signal",
     "Simulator",
     "barrett_kok",
@@ -56,11 +66,14 @@ __all__ = [
     "fidelity",
     "purify_bbpssw",
     "purify_dejmps",
+    "purify_density_matrices",
+    "run_scenario",
     "seconds_to_ps",
     "simulate_chain",
     "single_click",
     "swap",
     "swap_density_matrices",
+    "sweep_chain",
     "teleportation_fidelity",
     "werner",
 ]

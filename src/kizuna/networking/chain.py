@@ -33,7 +33,15 @@ from ..core.random import SeedLike
 from ..errors import NetworkError
 from .engine import PS_PER_S, Simulator, seconds_to_ps
 from .hardware import HeraldedLink, Memory
-from .states import BellDiagonalState, fidelity, swap, swap_superoperator
+from .states import (
+    BellDiagonalState,
+    fidelity,
+    purify_bbpssw,
+    purify_dejmps,
+    purify_density_matrices,
+    swap,
+    swap_superoperator,
+)
 
 __all__ = ["ChainResult", "RepeaterChain", "simulate_chain"]
 
@@ -48,6 +56,16 @@ class RepeaterChain:
         swap_gate_depolarizing: two-qubit depolarizing probability of a node's Bell
             measurement (its CNOT).
         readout_error: probability each of the Bell measurement's two bits is misread.
+        protocol: ``"asap"`` (a node swaps as soon as it holds two pairs) or ``"nested"``
+            (the doubling scheme of Briegel et al., PRL 81, 5932 (1998): the chain is split in
+            halves recursively and node ``m``, the middle of segment ``[l, r]``, swaps only a
+            pair spanning ``[l, m]`` with one spanning ``[m, r]``).
+        purification: ``None``, ``"dejmps"`` or ``"bbpssw"``: link-level entanglement pumping
+            (Dür et al., PRA 59, 169 (1999)) -- each link keeps its first pair, generates
+            another, purifies the kept one with it and waits one classical delay for the
+            outcome; ``purification_rounds`` successes make the link's pair; a failure loses
+            both and starts over. The pumping pair uses a second memory at each end.
+        purification_rounds: successful rounds per link (0: no purification).
 
     Example:
         >>> chain = RepeaterChain.uniform(4, length_km=10, link_fidelity=0.99, success_probability=0.1)
@@ -60,6 +78,9 @@ class RepeaterChain:
     memory: Memory = field(default_factory=Memory)
     swap_gate_depolarizing: float = 0.0
     readout_error: float = 0.0
+    protocol: str = "asap"
+    purification: str | None = None
+    purification_rounds: int = 0
 
     def __post_init__(self):
         links = tuple(self.links) if not isinstance(self.links, HeraldedLink) else (self.links,)
@@ -72,12 +93,22 @@ class RepeaterChain:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
                 raise NetworkError(f"{name} must be a probability in [0, 1] (got {v!r})")
+        if self.protocol not in ("asap", "nested"):
+            raise NetworkError(f"protocol must be 'asap' or 'nested' (got {self.protocol!r})")
+        if self.purification not in (None, "dejmps", "bbpssw"):
+            raise NetworkError(f"purification must be None, 'dejmps' or 'bbpssw' (got {self.purification!r})")
+        r = self.purification_rounds
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+            raise NetworkError(f"purification_rounds must be a non-negative integer (got {r!r})")
+        if r and self.purification is None:
+            raise NetworkError(f"purification_rounds={r} needs purification='dejmps' or 'bbpssw'")
 
     @classmethod
     def uniform(cls, num_links: int, *, length_km: float, link_fidelity: float = 1.0,
                 success_probability: float | None = None, memory: Memory | None = None,
                 loss_db_per_km: float = 0.2, swap_gate_depolarizing: float = 0.0,
-                readout_error: float = 0.0) -> RepeaterChain:
+                readout_error: float = 0.0, protocol: str = "asap", purification: str | None = None,
+                purification_rounds: int = 0) -> RepeaterChain:
         """``num_links`` equal links of ``length_km`` each, heralding Werner pairs of
         ``link_fidelity``; the success probability is the Barrett-Kok one of the fiber
         (``HeraldedLink.from_fiber``) unless given."""
@@ -87,7 +118,8 @@ class RepeaterChain:
             raise NetworkError(f"num_links must be a positive integer (got {num_links!r})")
         link = HeraldedLink.from_fiber(length_km, state=werner(link_fidelity), loss_db_per_km=loss_db_per_km,
                                        success_probability=success_probability)
-        return cls((link,) * int(num_links), memory or Memory(), swap_gate_depolarizing, readout_error)
+        return cls((link,) * int(num_links), memory or Memory(), swap_gate_depolarizing, readout_error, protocol,
+                   purification, int(purification_rounds) if purification else 0)
 
     @property
     def num_links(self) -> int:
@@ -140,7 +172,7 @@ class _Pair:
     of each end qubit was last applied; ``born``: creation of its oldest qubit; ``ready``: when
     both ends know every swap outcome inside it (all picoseconds)."""
 
-    __slots__ = ("alive", "born", "cutoff_event", "left", "ready", "right", "state", "t_left", "t_right")
+    __slots__ = ("alive", "born", "cutoff_event", "left", "level", "ready", "right", "state", "t_left", "t_right")
 
     def __init__(self, left: int, right: int, state, now: int, born: int, ready: int):
         self.left, self.right, self.state = left, right, state
@@ -148,6 +180,7 @@ class _Pair:
         self.born, self.ready = born, ready
         self.alive = True
         self.cutoff_event = 0
+        self.level = 0  # purification rounds won (link-level pumping)
 
 
 #: Marks a memory reserved by a link that is attempting generation.
@@ -172,7 +205,20 @@ class _ChainSim:
         self.fidelities: list[float] = []
         self.times: list[int] = []
         self.discarded = 0
+        self.purification_failures = 0
         self._decay_cache: dict[int, object] = {}
+        self.rounds = chain.purification_rounds
+        self.pumped: list = [None] * n  # per link: the kept pair while pumping
+        self.nested = None
+        if chain.protocol == "nested":
+            self.nested = {}
+            stack = [(0, n)]
+            while stack:
+                lo, hi = stack.pop()
+                if hi - lo >= 2:
+                    mid = (lo + hi) // 2
+                    self.nested[mid] = (lo, hi)
+                    stack += [(lo, mid), (mid, hi)]
 
     def start(self) -> None:
         """Start every link (call once, before the simulator runs)."""
@@ -211,13 +257,51 @@ class _ChainSim:
         """Start link ``i`` if both of its memories are free."""
         if 0 <= i < self.n and self.holding[i][1] is None and self.holding[i + 1][0] is None:
             self.holding[i][1] = self.holding[i + 1][0] = _PENDING
-            link = self.chain.links[i]
-            attempts = int(self.sim.rng.geometric(link.success_probability))
-            self.sim.schedule(attempts * link.attempt_duration_ps, self._link_up, i)
+            self._generate(i)
+
+    def _generate(self, i: int) -> None:
+        link = self.chain.links[i]
+        attempts = int(self.sim.rng.geometric(link.success_probability))
+        self.sim.schedule(attempts * link.attempt_duration_ps, self._link_up, i)
 
     def _link_up(self, i: int) -> None:
         now = self.sim.now_ps
-        self._place(_Pair(i, i + 1, self.states[i], now, now, now))
+        fresh = _Pair(i, i + 1, self.states[i], now, now, now)
+        if not self.rounds:
+            self._place(fresh)
+            return
+        kept = self.pumped[i]
+        if kept is None or (self.cutoff_ps is not None and now - kept.born > self.cutoff_ps):
+            if kept is not None:
+                self.discarded += 1
+            fresh.level = 0
+            self.pumped[i] = fresh
+            self._generate(i)
+            return
+        self._bring_to_now(kept)
+        state, p = self._purify(kept.state, fresh.state)
+        ok = self.sim.rng.random() < p
+        # both ends learn both outcomes after one classical delay; the kept pair waits
+        kept.state = state if ok else None
+        self.sim.schedule(self.chain.links[i].classical_delay_ps, self._purified, i, kept)
+
+    def _purify(self, kept, fresh):
+        if self.dm:
+            return purify_density_matrices(kept, fresh, self.chain.purification)
+        fn = purify_dejmps if self.chain.purification == "dejmps" else purify_bbpssw
+        return fn(kept, fresh)
+
+    def _purified(self, i: int, kept: _Pair) -> None:
+        if kept.state is None:
+            self.purification_failures += 1
+            self.pumped[i] = None
+        else:
+            kept.level += 1
+            if kept.level == self.rounds:
+                self.pumped[i] = None
+                self._place(kept)
+                return
+        self._generate(i)
 
     def _place(self, pair: _Pair) -> None:
         """Put ``pair`` in its end memories, then swap (as soon as possible) or deliver what
@@ -236,7 +320,8 @@ class _ChainSim:
             for node in (pair.left, pair.right):
                 if 0 < node < self.n:
                     a, b = self.holding[node]
-                    if isinstance(a, _Pair) and isinstance(b, _Pair):
+                    if isinstance(a, _Pair) and isinstance(b, _Pair) and (
+                            self.nested is None or self.nested[node] == (a.left, b.right)):
                         work.append(self._swap(node, a, b))
                         break  # pair is consumed; the merged one is checked next
 
@@ -247,7 +332,8 @@ class _ChainSim:
         self._bring_to_now(b)
         if self.dm:
             t = swap_superoperator(c.swap_gate_depolarizing, c.readout_error)
-            state = (t @ np.kron(a.state.reshape(16), b.state.reshape(16))).reshape(4, 4)
+            vec = np.kron(a.state.reshape(16, order="F"), b.state.reshape(16, order="F"))
+            state = (t @ vec).reshape(4, 4, order="F")
         else:
             state = swap(a.state, b.state, gate_depolarizing=c.swap_gate_depolarizing, readout_error=c.readout_error)
         for p in (a, b):
@@ -343,7 +429,10 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
                    "t2_s": _json_float(chain.memory.t2_s), "cutoff_s": _json_float(chain.memory.cutoff_s)},
         "swap_gate_depolarizing": chain.swap_gate_depolarizing,
         "readout_error": chain.readout_error,
-        "protocol": "swap-asap",
+        "protocol": chain.protocol,
+        "purification": chain.purification,
+        "purification_rounds": chain.purification_rounds,
+        "purification_failures": proto.purification_failures,
     }
     return ChainResult(delivered=k, duration_s=duration, pairs_per_second=k / duration,
                        fidelities=tuple(proto.fidelities), delivery_times_s=tuple(t / PS_PER_S for t in proto.times),

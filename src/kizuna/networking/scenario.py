@@ -10,6 +10,8 @@ A scenario file (YAML or JSON; see ``examples/*.yaml``)::
       swap: {gate_depolarizing: 0.0, readout_error: 0.0}
       link: {fidelity: 0.99, loss_db_per_km: 0.2, detector_efficiency: 1.0}
     routing: shortest               # "shortest" (by length_km) or "fewest_hops"
+    protocol: asap                  # "asap" or "nested" swapping (RepeaterChain)
+    purification: {method: dejmps, rounds: 1}   # optional link-level pumping
     nodes:
       - A                           # a name, or {name: B, memories: 4}
       - {name: B, memories: 4}
@@ -56,7 +58,8 @@ from .states import werner
 __all__ = ["NetworkResult", "RequestResult", "Scenario", "run_scenario"]
 
 _ROUTING = ("shortest", "fewest_hops")
-_TOP_KEYS = {"name", "seed", "duration_s", "hardware", "routing", "nodes", "links", "requests"}
+_TOP_KEYS = {"name", "seed", "duration_s", "hardware", "routing", "protocol", "purification", "nodes", "links",
+             "requests"}
 _MEMORY_KEYS = {"t1_s", "t2_s", "cutoff_s", "efficiency"}
 _SWAP_KEYS = {"gate_depolarizing", "readout_error"}
 _LINK_KEYS = {"fidelity", "loss_db_per_km", "detector_efficiency", "success_probability"}
@@ -88,6 +91,9 @@ class Scenario:
     swap: dict = field(default_factory=lambda: {"gate_depolarizing": 0.0, "readout_error": 0.0})
     link_defaults: dict = field(default_factory=dict)
     routing: str = "shortest"
+    protocol: str = "asap"
+    purification: str | None = None
+    purification_rounds: int = 0
     seed: int | None = None
     name: str = "network"
     source: str = "<scenario>"
@@ -146,6 +152,18 @@ class Scenario:
         routing = data.get("routing", "shortest")
         if routing not in _ROUTING:
             fail("routing", f"must be one of {', '.join(_ROUTING)} (got {routing!r})")
+
+        protocol = data.get("protocol", "asap")
+        if protocol not in ("asap", "nested"):
+            fail("protocol", f"must be 'asap' or 'nested' (got {protocol!r})")
+        pur = data.get("purification") or {}
+        if not isinstance(pur, dict) or set(pur) - {"method", "rounds"}:
+            fail("purification", f"must be a mapping with method and rounds (got {pur!r})")
+        method, rounds = pur.get("method"), pur.get("rounds", 1 if pur else 0)
+        if pur and method not in ("dejmps", "bbpssw"):
+            fail("purification.method", f"must be 'dejmps' or 'bbpssw' (got {method!r})")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+            fail("purification.rounds", f"must be a non-negative integer (got {rounds!r})")
 
         hw = data.get("hardware") or {}
         if not isinstance(hw, dict) or set(hw) - {"memory", "swap", "link"}:
@@ -232,7 +250,9 @@ class Scenario:
                 fail(where, f"source and target must differ (got {s!r} twice)")
             requests.append((s, t))
         return cls(nodes=nodes, links=tuple(links), requests=tuple(requests), duration_s=duration,
-                   memory=memory, swap=swap, link_defaults=dict(link_defaults), routing=routing, seed=seed,
+                   memory=memory, swap=swap, link_defaults=dict(link_defaults), routing=routing,
+                   protocol=protocol, purification=method if rounds else None, purification_rounds=rounds if method else 0,
+                   seed=seed,
                    name=str(data.get("name", "network")), source=source)
 
     def graph(self):
@@ -369,7 +389,8 @@ def run_scenario(scenario: Scenario, seed=None, *, progress=None, representation
             protos.append(None)
             continue
         links = tuple(_build_link(g.edges[a, b]["spec"]) for a, b in itertools.pairwise(path))
-        chain = RepeaterChain(links, scenario.memory, scenario.swap["gate_depolarizing"], scenario.swap["readout_error"])
+        chain = RepeaterChain(links, scenario.memory, scenario.swap["gate_depolarizing"], scenario.swap["readout_error"],
+                              scenario.protocol, scenario.purification, scenario.purification_rounds)
         proto = _ChainSim(chain, sim, dm)
         protos.append(proto)
     for proto in protos:
@@ -393,7 +414,8 @@ def run_scenario(scenario: Scenario, seed=None, *, progress=None, representation
 
     provenance = {"kizuna_version": __version__, "seed": sim.seed, "source": scenario.source,
                   "representation": "density_matrix" if dm else "bell_diagonal", "routing": scenario.routing,
-                  "protocol": "swap-asap"}
+                  "protocol": scenario.protocol, "purification": scenario.purification,
+                  "purification_rounds": scenario.purification_rounds}
     return NetworkResult(name=scenario.name, requests=tuple(results), duration_s=duration,
                          events=sim.events_processed, wall_time_s=wall, provenance=provenance)
 

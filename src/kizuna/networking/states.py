@@ -39,6 +39,7 @@ __all__ = [
     "fidelity",
     "purify_bbpssw",
     "purify_dejmps",
+    "purify_density_matrices",
     "swap",
     "swap_density_matrices",
     "swap_superoperator",
@@ -162,10 +163,9 @@ def _trusted(coefficients) -> BellDiagonalState:
 
 def werner(fidelity: float) -> BellDiagonalState:
     """The Werner state of fidelity ``F``: ``Phi+`` with probability ``F``, each other Bell state
-    ``(1 - F)/3`` (``F = 1/4`` is maximally mixed; entangled for ``F > 1/2``)."""
+    ``(1 - F)/3`` (the twirl of any state of that fidelity; ``F = 1/4`` is maximally mixed,
+    entangled for ``F > 1/2``)."""
     f = _probability(fidelity, "fidelity")
-    if f < 0.25:
-        raise NetworkError(f"a Werner state needs fidelity >= 1/4 (got {fidelity!r})")
     r = (1.0 - f) / 3.0
     return BellDiagonalState((f, r, r, r))
 
@@ -218,7 +218,7 @@ def purify_bbpssw(a: BellDiagonalState, b: BellDiagonalState) -> tuple[BellDiago
     f1, f2 = a.fidelity, b.fidelity
     g1, g2 = (1 - f1) / 3, (1 - f2) / 3
     n = f1 * f2 + f1 * g2 + g1 * f2 + 5 * g1 * g2
-    return werner(max(0.25, (f1 * f2 + g1 * g2) / n)), n
+    return werner((f1 * f2 + g1 * g2) / n), n
 
 
 def purify_dejmps(a: BellDiagonalState, b: BellDiagonalState) -> tuple[BellDiagonalState, float]:
@@ -355,17 +355,72 @@ def _swap_raw(r1: np.ndarray, r2: np.ndarray, pg: float, e: float) -> np.ndarray
     return out
 
 
+def _cnot(control: int, target: int, n: int) -> np.ndarray:
+    dim = 1 << n
+    idx = np.arange(dim)
+    out = np.where((idx >> control) & 1, idx ^ (1 << target), idx)
+    u = np.zeros((dim, dim))
+    u[out, idx] = 1.0
+    return u
+
+
+def _one_qubit_on(op: np.ndarray, qubit: int, n: int) -> np.ndarray:
+    out = np.eye(1, dtype=np.complex128)
+    for q in reversed(range(n)):
+        out = np.kron(out, op if q == qubit else np.eye(2))
+    return out
+
+
+def purify_density_matrices(rho_kept, rho_sacrificed, protocol: str = "dejmps") -> tuple[np.ndarray, float]:
+    """One purification round on density matrices, by brute force: pair 1 = (A1, B1) is kept,
+    pair 2 = (A2, B2) measured. ``"dejmps"``: ``rx(pi/2)`` on A1, A2 and ``rx(-pi/2)`` on B1, B2
+    first (Deutsch et al. 1996); ``"bbpssw"``: both pairs are first twirled to Werner states
+    (Bennett et al. 1996). Then CNOT A1->A2 and B1->B2, Z measurements of A2 and B2, kept when
+    they agree. Returns the kept 4 x 4 state (normalised) and the success probability; equals
+    ``purify_dejmps``/``purify_bbpssw`` on Bell-diagonal inputs."""
+    if protocol not in ("dejmps", "bbpssw"):
+        raise NetworkError(f"protocol must be 'dejmps' or 'bbpssw' (got {protocol!r})")
+    r1, r2 = _check_pair_matrix(rho_kept), _check_pair_matrix(rho_sacrificed)
+    if protocol == "bbpssw":
+        r1 = werner(fidelity(r1)).density_matrix()
+        r2 = werner(fidelity(r2)).density_matrix()
+    rho = np.kron(r2, r1)  # A1 bit 0, B1 bit 1, A2 bit 2, B2 bit 3
+    u = _cnot(1, 3, 4) @ _cnot(0, 2, 4)
+    if protocol == "dejmps":
+        c, s_ = math.cos(math.pi / 4), math.sin(math.pi / 4)
+        plus = np.array([[c, -1j * s_], [-1j * s_, c]])   # rx(pi/2)
+        minus = plus.conj()                               # rx(-pi/2)
+        u = u @ _one_qubit_on(plus, 0, 4) @ _one_qubit_on(minus, 1, 4) @ _one_qubit_on(plus, 2, 4) @ _one_qubit_on(
+            minus, 3, 4)
+    rho = u @ rho @ u.conj().T
+    idx = np.arange(16)
+    keep = ((idx >> 2) & 1) == ((idx >> 3) & 1)
+    kept = rho[np.ix_(keep, keep)]
+    kept_idx = idx[keep]
+    p = float(np.trace(kept).real)
+    out = np.zeros((4, 4), dtype=np.complex128)
+    low = kept_idx & 3
+    for i, a in enumerate(low):
+        for j, b in enumerate(low):
+            if (kept_idx[i] >> 2) == (kept_idx[j] >> 2):
+                out[a, b] += kept[i, j]
+    if protocol == "bbpssw":
+        out = werner(fidelity(out / p)).density_matrix() * p
+    return out / p, p
+
+
 @lru_cache(maxsize=64)
 def swap_superoperator(gate_depolarizing: float = 0.0, readout_error: float = 0.0) -> np.ndarray:
     """The bilinear map of ``swap_density_matrices`` as a ``16 x 256`` matrix ``T``:
-    ``vec(rho_ad) = T @ kron(vec(rho_ab), vec(rho_cd))`` (row-major ``vec``). Built once per
-    noise setting from the brute-force projection; applying it costs 4096 multiply-adds."""
+    ``vec(rho_ad) = T @ kron(vec(rho_ab), vec(rho_cd))`` with Kizuna's column-stacking ``vec``
+    (``vec(rho)[i + 4 j] = rho[i, j]``, ``rho.reshape(16, order="F")``). Built once per noise
+    setting from the brute-force projection; applying it costs 4096 multiply-adds."""
     pg = _probability(gate_depolarizing, "gate_depolarizing")
     e = _probability(readout_error, "readout_error")
     t = np.zeros((16, 256), dtype=np.complex128)
-    basis = [np.eye(16, dtype=np.complex128)[i].reshape(4, 4) for i in range(16)]
+    basis = [np.eye(16, dtype=np.complex128)[i].reshape(4, 4, order="F") for i in range(16)]
     for i, ei in enumerate(basis):
         for j, ej in enumerate(basis):
-            t[:, 16 * i + j] = _swap_raw(ei, ej, pg, e).reshape(16)
+            t[:, 16 * i + j] = _swap_raw(ei, ej, pg, e).reshape(16, order="F")
     t.setflags(write=False)
     return t
