@@ -294,3 +294,23 @@ def test_density_matrix_purification_equals_the_bell_diagonal_maps(protocol):
         rho, q = purify_density_matrices(a.density_matrix(), b.density_matrix(), protocol)
         assert p == pytest.approx(q, abs=1e-12)
         np.testing.assert_allclose(out.density_matrix(), rho, atol=1e-12)
+
+
+def test_teleport_equals_the_brute_force_protocol_and_degrades_with_readout_errors():
+    from kizuna.networking.states import teleport
+
+    rng = np.random.default_rng(12)
+    for _ in range(4):
+        pair = random_bell_diagonal(rng).density_matrix()
+        v = rng.normal(size=2) + 1j * rng.normal(size=2)
+        v /= np.linalg.norm(v)
+        np.testing.assert_allclose(teleport(pair, v), teleport_brute_force(pair, v), atol=1e-12)
+    # a perfect pair, each outcome bit misread with probability e: the Pauli channel
+    # (X: e(1-e), Z: e(1-e), Y: e^2) of average fidelity 1 - 2/3 (2e - e^2)
+    e = 0.05
+    states = [np.array(v, dtype=complex) / np.linalg.norm(v)
+              for v in ([1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j])]
+    avg = np.mean([np.vdot(s, teleport(werner(1.0), s, readout_error=e) @ s).real for s in states])
+    assert avg == pytest.approx(1 - 2 / 3 * (2 * e - e * e), abs=1e-12)
+    # a fully depolarizing Bell measurement teleports nothing: the output is I/2
+    np.testing.assert_allclose(teleport(werner(1.0), states[2], gate_depolarizing=1.0), np.eye(2) / 2, atol=1e-12)

@@ -40,6 +40,7 @@ from .states import (
     purify_density_matrices,
     swap,
     swap_density_matrices,
+    teleport,
     teleportation_fidelity,
     werner,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "swap",
     "swap_density_matrices",
     "sweep_chain",
+    "teleport",
     "teleportation_fidelity",
     "werner",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "swap",
     "swap_density_matrices",
     "swap_superoperator",
+    "teleport",
     "teleportation_fidelity",
     "werner",
 ]
@@ -244,6 +245,47 @@ def teleportation_fidelity(state) -> float:
     a 4 x 4 density matrix) with the standard protocol: ``(2 F + 1) / 3`` with ``F`` the
     fidelity to ``Phi+`` (Horodecki et al., PRA 60, 1888 (1999))."""
     return (2.0 * fidelity(state) + 1.0) / 3.0
+
+
+def teleport(pair, qubit_state, *, gate_depolarizing: float = 0.0, readout_error: float = 0.0) -> np.ndarray:
+    """Teleport a one-qubit state through ``pair`` (A with the sender, B with the receiver):
+    a Bell measurement of (input, A) -- after ``depolarizing(gate_depolarizing, 2)`` on those
+    two qubits, each outcome bit misread with probability ``readout_error`` -- and the Pauli
+    correction for the outcome read, on B. Returns B's 2 x 2 state averaged over the outcomes.
+
+    Args:
+        pair: a ``BellDiagonalState`` or a 4 x 4 density matrix (A bit 0).
+        qubit_state: a length-2 state vector or a 2 x 2 density matrix.
+
+    Example:
+        >>> out = teleport(werner(1.0), np.array([0.6, 0.8]))
+        >>> bool(np.allclose(out, [[0.36, 0.48], [0.48, 0.64]]))
+        True
+    """
+    pg = _probability(gate_depolarizing, "gate_depolarizing")
+    e = _probability(readout_error, "readout_error")
+    rho_pair = pair.density_matrix() if isinstance(pair, BellDiagonalState) else _check_pair_matrix(pair)
+    psi = np.asarray(qubit_state, dtype=np.complex128)
+    if psi.shape == (2,):
+        psi = np.outer(psi, psi.conj()) / np.vdot(psi, psi).real
+    if psi.shape != (2, 2) or abs(np.trace(psi) - 1) > 1e-8:
+        raise NetworkError(f"qubit_state must be a 2-vector or a 2 x 2 density matrix (got shape {psi.shape})")
+    rho = np.kron(rho_pair, psi)  # input bit 0, A bit 1, B bit 2
+    if pg:
+        rho = _apply(rho, depolarizing(pg, 2).kraus, (0, 1), 3)
+    t = rho.reshape([2] * 6)  # axes: B, A, in | B', A', in'
+    out = np.zeros((2, 2), dtype=np.complex128)
+    for k, b in enumerate(_bell_vectors()):  # on (in, A): in is bit 0
+        bv = b.reshape(2, 2)  # axes (A, in)
+        branch = np.einsum("ai,baiBAI,AI->bB", bv.conj(), t, bv)
+        for read in range(4):
+            xk, zk = _XZ[k] & 1, _XZ[k] >> 1
+            xr, zr = _XZ[read] & 1, _XZ[read] >> 1
+            prob = (e if xk != xr else 1 - e) * (e if zk != zr else 1 - e)
+            if prob:
+                c = _PAULI[read]
+                out += prob * (c @ branch @ c.conj().T)
+    return out
 
 
 def fidelity(state) -> float:
