@@ -23,7 +23,7 @@ import kizuna
 SRC = Path(kizuna.__file__).resolve().parent.parent
 INIT = Path(kizuna.__file__).resolve()
 
-HEAVY = frozenset({"numba", "matplotlib", "typer", "rich", "qiskit"})
+HEAVY = frozenset({"numba", "matplotlib", "typer", "rich", "qiskit", "stim", "pymatching", "networkx", "yaml"})
 
 
 def _defined_public_names() -> set[str]:

@@ -17,7 +17,9 @@ The tree::
     ├── DeviceError (ValueError)          a bad device description, or a circuit it cannot run
     ├── NetworkError (ValueError)         a bad network model, scenario or protocol parameter
     ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
-    └── PauliError (ValueError)           a malformed Pauli label, sum or observable
+    ├── PauliError (ValueError)           a malformed Pauli label, sum or observable
+    └── QECError (ValueError)             a bad code or experiment parameter; an error model
+                                          a matching decoder cannot take
 
 This module imports nothing from Kizuna.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "NoiseModelError",
     "ParameterError",
     "PauliError",
+    "QECError",
     "QasmError",
     "SimulationError",
 ]
@@ -138,3 +141,9 @@ class DeviceError(KizunaError, ValueError):
 
 class NetworkError(KizunaError, ValueError):
     """A bad network model, scenario file or protocol parameter (names the field and value)."""
+
+
+class QECError(KizunaError, ValueError):
+    """A bad error-correction parameter (distance, rounds, physical error rate, basis, shots)
+    or a detector error model a matching decoder cannot take (a fault that does not split
+    into edges)."""

@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import devices, draw, info, net, run
+    from . import devices, draw, info, net, qec, run
 
     app = typer.Typer(
         name="kizuna",
@@ -66,6 +66,7 @@ def _build_app() -> typer.Typer:
     app.command("info")(info.info)
     app.command("devices")(devices.devices)
     app.add_typer(net.app, name="net")
+    app.add_typer(qec.app, name="qec")
     return app
 
 

@@ -35,11 +35,11 @@ from .engine import PS_PER_S, Simulator, seconds_to_ps
 from .hardware import HeraldedLink, Memory
 from .states import (
     BellDiagonalState,
+    _swap_bd,
     fidelity,
     purify_bbpssw,
     purify_dejmps,
     purify_density_matrices,
-    swap,
     swap_superoperator,
 )
 
@@ -195,6 +195,7 @@ class _ChainSim:
         self.chain, self.sim, self.dm = chain, sim, dm
         self.n = n = chain.num_links
         self.mem = chain.memory
+        self.perfect = chain.memory.is_perfect
         self.cutoff_ps = None if math.isinf(self.mem.cutoff_s) else seconds_to_ps(self.mem.cutoff_s, "cutoff_s")
         # holding[node] = [left-facing memory, right-facing memory]: None, _PENDING or a _Pair
         self.holding: list[list] = [[None, None] for _ in range(n + 1)]
@@ -207,6 +208,8 @@ class _ChainSim:
         self.discarded = 0
         self.purification_failures = 0
         self._decay_cache: dict[int, object] = {}
+        self._attempts: list[list[int]] = [[] for _ in range(n)]
+        self._attempt_ps = [link.attempt_duration_ps for link in chain.links]
         self.rounds = chain.purification_rounds
         self.pumped: list = [None] * n  # per link: the kept pair while pumping
         self.nested = None
@@ -232,7 +235,7 @@ class _ChainSim:
 
     # --- decoherence ----------------------------------------------------------------------
     def _decay(self, state, dt_ps: int, qubit: int):
-        if dt_ps <= 0 or self.mem.is_perfect:
+        if dt_ps <= 0:
             return state
         t = dt_ps / PS_PER_S
         if not self.dm:
@@ -249,6 +252,9 @@ class _ChainSim:
 
     def _bring_to_now(self, pair: _Pair) -> None:
         now = self.sim.now_ps
+        if self.perfect:
+            pair.t_left = pair.t_right = now
+            return
         pair.state = self._decay(self._decay(pair.state, now - pair.t_left, 0), now - pair.t_right, 1)
         pair.t_left = pair.t_right = now
 
@@ -260,9 +266,12 @@ class _ChainSim:
             self._generate(i)
 
     def _generate(self, i: int) -> None:
-        link = self.chain.links[i]
-        attempts = int(self.sim.rng.geometric(link.success_probability))
-        self.sim.schedule(attempts * link.attempt_duration_ps, self._link_up, i)
+        buf = self._attempts[i]
+        if not buf:
+            # attempts until success, drawn 256 at a time per link (in the order links need
+            # them, so a seed still fixes every draw)
+            buf.extend(self.sim.rng.geometric(self.chain.links[i].success_probability, 256).tolist()[::-1])
+        self.sim.schedule(buf.pop() * self._attempt_ps[i], self._link_up, i)
 
     def _link_up(self, i: int) -> None:
         now = self.sim.now_ps
@@ -335,7 +344,7 @@ class _ChainSim:
             vec = np.kron(a.state.reshape(16, order="F"), b.state.reshape(16, order="F"))
             state = (t @ vec).reshape(4, 4, order="F")
         else:
-            state = swap(a.state, b.state, gate_depolarizing=c.swap_gate_depolarizing, readout_error=c.readout_error)
+            state = _swap_bd(a.state, b.state, c.swap_gate_depolarizing, c.readout_error)
         for p in (a, b):
             p.alive = False
             if p.cutoff_event:

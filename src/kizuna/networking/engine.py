@@ -10,8 +10,9 @@ Protocols are written either as callbacks (``schedule(delay_ps, fn, *args)``) or
 a ``Signal`` to wait until someone calls ``signal.fire(value)``; the ``yield`` expression then
 returns ``value`` (``None`` after a sleep).
 
-Speed: the loop is a bare ``heapq`` pop and call; about 2 million trivial events per second on
-one core of this project's reference machine (``benchmarks/bench_network.py``).
+Speed: the loop is a bare ``heapq`` pop and call, within about 15% of a bare ``heapq`` loop:
+0.75-2 million trivial events per second on one core of this project's 2-core machine,
+depending on its load, 7-8x SeQUeNCe's ``Timeline`` (``benchmarks/bench_network.py``).
 
 This module imports only numpy and the core's seed handling; nothing above ``core``.
 """

@@ -172,11 +172,14 @@ def werner(fidelity: float) -> BellDiagonalState:
 
 
 def _convolve(a, b) -> tuple[float, ...]:
-    out = [0.0] * 4
-    for i in range(4):
-        for j in range(4):
-            out[_PRODUCT[i][j]] += a[i] * b[j]
-    return tuple(out)
+    """Composition of two Pauli-error distributions over (I, X, Y, Z): ``out[k] = sum over
+    P_i P_j = P_k`` (up to phase) of ``a[i] b[j]``; written out, it runs in every swap."""
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    return (a0 * b0 + a1 * b1 + a2 * b2 + a3 * b3,
+            a0 * b1 + a1 * b0 + a2 * b3 + a3 * b2,
+            a0 * b2 + a2 * b0 + a1 * b3 + a3 * b1,
+            a0 * b3 + a3 * b0 + a1 * b2 + a2 * b1)
 
 
 def dephasing_probability(t_s: float, t2_s: float) -> float:
@@ -200,8 +203,12 @@ def swap(a: BellDiagonalState, b: BellDiagonalState, *, gate_depolarizing: float
     by ``depolarizing(gate_depolarizing, 2)`` (a noisy CNOT), and each of the two outcome bits
     is misread with probability ``readout_error``, which applies the wrong X (Z) correction.
     """
-    pg = _probability(gate_depolarizing, "gate_depolarizing")
-    e = _probability(readout_error, "readout_error")
+    return _swap_bd(a, b, _probability(gate_depolarizing, "gate_depolarizing"),
+                    _probability(readout_error, "readout_error"))
+
+
+def _swap_bd(a: BellDiagonalState, b: BellDiagonalState, pg: float, e: float) -> BellDiagonalState:
+    """``swap`` with checked probabilities (the repeater chain's inner loop)."""
     out = _convolve(a.coefficients, b.coefficients)
     if pg:
         out = tuple((1 - pg) * c + pg / 4 for c in out)

@@ -30,7 +30,8 @@ is slow on that path.
 Determinism: the reference run draws nothing; the frame sampler gives each block of
 ``64 * BLOCK_WORDS`` shots its own generator, seeded from ``rng`` in block order, so counts are
 the same bit for bit for any ``num_threads``. The branching path draws from ``rng`` in program
-order.
+order. ``sample_records`` gives the frame sampler's shots one by one (the records behind
+``sample``'s counts for the same seed), for decoders and other per-shot post-processing.
 
 This module imports ``core`` and ``computing``; nothing above. numba loads on first use.
 """
@@ -680,6 +681,14 @@ class StabilizerBackend:
         return tab, ref_meas, ref_cond, int(randoms)
 
     # --- sampling ---------------------------------------------------------------------------
+    def _check_sample_args(self, num_qubits, shots, rng) -> tuple[int, int]:
+        n = self._check_num_qubits(num_qubits)
+        if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
+            raise SimulationError(f"shots must be a positive integer (got {shots!r})")
+        if not isinstance(rng, np.random.Generator):
+            raise SimulationError(f"rng must be a numpy Generator (got {type(rng).__name__})")
+        return n, int(shots)
+
     def sample(
         self,
         flat: Sequence,
@@ -692,7 +701,8 @@ class StabilizerBackend:
         """Counts of classical-register values (clbit ``k`` is bit ``k`` of the key).
 
         Args:
-            flat: ``flatten(circuit)`` (or a program from ``NoiseModel.lower``).
+            flat: ``flatten(circuit)``, a program from ``NoiseModel.lower``, or one compiled by
+                ``compile_program`` (then without ``noise`` and ``readout``).
             num_qubits: the register width.
             shots: repetitions (>= 1).
             rng: the run's generator.
@@ -711,14 +721,8 @@ class StabilizerBackend:
             SimulationError: a non-Clifford gate or a non-Pauli channel (named), bad shots,
                 qubits out of range.
         """
-        n = self._check_num_qubits(num_qubits)
-        if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
-            raise SimulationError(f"shots must be a positive integer (got {shots!r})")
-        if not isinstance(rng, np.random.Generator):
-            raise SimulationError(f"rng must be a numpy Generator (got {type(rng).__name__})")
-        shots = int(shots)
-        program, ro = self._noisy_program(flat, n, noise, readout)
-        prog = compile_program(program, n, ro)
+        n, shots = self._check_sample_args(num_qubits, shots, rng)
+        prog = self._compiled(flat, n, noise, readout)
         k = _kernels()
         meta = {"instructions": int(prog.ops.shape[0])}
         with _threads(k, self.num_threads):
@@ -730,7 +734,122 @@ class StabilizerBackend:
         meta.update(self.options)
         return counts, meta
 
-    def _sample_frames(self, prog: _Program, shots: int, rng) -> tuple[dict, dict]:
+    def sample_records(
+        self,
+        flat_or_program,
+        num_qubits: int,
+        shots: int,
+        rng: np.random.Generator,
+        noise=None,
+        readout: Mapping | None = None,
+        *,
+        layout: str = "bool",
+    ) -> np.ndarray:
+        """Every shot's classical record, shot by shot, without building counts.
+
+        The shots come from the same frame sampler, chunked and seeded exactly as ``sample``
+        does, so a seed gives the same records bit for bit for any ``num_threads`` (and the
+        counts of these records are ``sample``'s counts for the same seed).
+
+        Args:
+            flat_or_program: ``flatten(circuit)``, a noisy program from ``NoiseModel.lower``,
+                or the result of ``compile_program`` (to sample one program many times
+                without compiling it again; ``noise`` and ``readout`` must then be ``None``).
+            num_qubits, rng, noise, readout: as for ``sample``.
+            shots: repetitions (>= 1).
+            layout: how the bits come back (the names of Stim's result formats):
+
+                * ``"bool"``: ``bool`` array ``(shots, num_clbits)``, ``out[s, b]`` is clbit
+                  ``b`` of shot ``s``;
+                * ``"b8"``: ``uint8`` array ``(shots, ceil(num_clbits / 8))``, clbit ``b`` of
+                  shot ``s`` at ``(out[s, b // 8] >> (b % 8)) & 1`` (Stim's ``bit_packed``);
+                * ``"ptb64"``: ``uint64`` array ``(num_clbits, ceil(shots / 64))``, clbit ``b``
+                  of shot ``s`` at ``(out[b, s // 64] >> (s % 64)) & 1``, the bits past
+                  ``shots`` zero (the sampler's own layout: no transposition; XORs of rows
+                  give parities of records for 64 shots per word operation).
+
+        Returns:
+            The records; ``num_clbits`` is one more than the highest clbit the program writes
+            or reads.
+
+        Raises:
+            SimulationError: as ``sample``; also a program that needs the branching sampler
+                (a conditioned non-Pauli gate, measurement or reset: its shots do not come in
+                a fixed order, so there are no per-shot records to give; use ``sample``), or
+                an unknown ``layout``.
+
+        Cost: ``sample``'s frame propagation plus ``O(shots * num_clbits / 8)`` bytes out.
+
+        Example:
+            >>> import numpy as np
+            >>> from kizuna import Circuit
+            >>> from kizuna.computing.circuit import flatten
+            >>> ghz = Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure([0, 1, 2], [0, 1, 2])
+            >>> rec = StabilizerBackend().sample_records(flatten(ghz), 3, 1000, np.random.default_rng(7))
+            >>> rec.shape, rec.dtype, bool(np.all(rec == rec[:, :1]))     # all 000 or 111
+            ((1000, 3), dtype('bool'), True)
+        """
+        if layout not in ("bool", "b8", "ptb64"):
+            raise SimulationError(f"layout must be 'bool', 'b8' or 'ptb64' (got {layout!r})")
+        n, shots = self._check_sample_args(num_qubits, shots, rng)
+        prog = self._compiled(flat_or_program, n, noise, readout)
+        if prog.branch_reason is not None:
+            raise SimulationError(
+                f"sample_records needs a program the Pauli-frame sampler can run, but "
+                f"{prog.branch_reason}: such programs are sampled by branching, which gives "
+                "counts but no per-shot records; use sample() for its counts"
+            )
+        nc = prog.num_clbits
+        k = _kernels()
+        nbytes = (nc + 7) // 8
+        sw = (shots + 63) // 64
+        if layout == "ptb64":
+            out = np.zeros((nc, sw), np.uint64)
+        elif layout == "b8":
+            out = np.zeros((shots, nbytes), np.uint8)
+        else:
+            out = np.zeros((shots, nc), np.bool_)
+        done = 0
+        with _threads(k, self.num_threads):
+            for c, chunk in self._frame_chunks(prog, shots, rng):
+                if nc and layout == "ptb64":
+                    w0 = done // 64  # chunks hold a multiple of 64 shots, but the last
+                    out[:, w0:w0 + c.shape[1]] = c
+                elif nc:
+                    # (chunk, words) little-endian uint64 rows: byte j holds clbits 8j .. 8j+7
+                    rows = k.keys_from_records(c, chunk).astype("<u8", copy=False)
+                    packed = rows.view(np.uint8)[:, :nbytes]
+                    if layout == "b8":
+                        out[done:done + chunk] = packed
+                    else:
+                        out[done:done + chunk] = np.unpackbits(
+                            packed, axis=1, count=nc, bitorder="little").view(np.bool_)
+                done += chunk
+        if layout == "ptb64" and shots % 64 and nc:
+            out[:, -1] &= np.uint64((1 << (shots % 64)) - 1)  # the sampler leaves garbage there
+        return out
+
+    def _compiled(self, flat_or_program, n: int, noise, readout) -> _Program:
+        if isinstance(flat_or_program, _Program):
+            if noise is not None or readout:
+                raise SimulationError("a compiled program already holds its noise and readout "
+                                      "errors; pass noise=None and readout=None")
+            if flat_or_program.num_qubits != n:
+                raise SimulationError(f"the compiled program has {flat_or_program.num_qubits} "
+                                      f"qubit(s), not num_qubits={n}")
+            return flat_or_program
+        program, ro = self._noisy_program(flat_or_program, n, noise, readout)
+        return compile_program(program, n, ro)
+
+    def _frame_chunks(self, prog: _Program, shots: int, rng, stats: dict | None = None):
+        """Yield ``(records, chunk_shots)`` per chunk of at most ``CHUNK_SHOTS`` shots, in
+        shot order: ``frames_run``'s clbit-major words (see ``core._kernels._numba_stab``).
+
+        The one place that draws the frame sampler's seeds from ``rng``: ``sample`` and
+        ``sample_records`` both run through it, so they see the same shots for one seed.
+        ``stats`` (if given) receives ``reference_random_measurements`` and ``seed_units``.
+        """
+        stats = {} if stats is None else stats
         k = _kernels()
         n = prog.num_qubits
         chunk = min(CHUNK_SHOTS, shots)
@@ -741,7 +860,7 @@ class StabilizerBackend:
         _check_memory(_tableau_bytes(n) + frames + records, n,
                       f"the tableau, Pauli frames and records of {chunk} shot(s)")
         _, ref_meas, ref_cond, randoms = self._reference(prog)
-        counts: dict[int, int] = {}
+        stats["reference_random_measurements"] = randoms
         done = 0
         blocks = 0  # seeding units of 1024 shots
         while done < shots:
@@ -758,10 +877,17 @@ class StabilizerBackend:
                              prog.chperr, prog.chcum, prog.chpx, prog.chpz, prog.chpoff,
                              prog.ro_p01, prog.ro_p10, ref_meas, ref_cond)
             blocks += units
-            _counts_from_records(k, c, chunk, counts)
+            stats["seed_units"] = blocks
+            yield c, chunk
             done += chunk
-        return counts, {"method": "frames", "reference_random_measurements": randoms,
-                        "seed_units": blocks, "branches": 1}
+
+    def _sample_frames(self, prog: _Program, shots: int, rng) -> tuple[dict, dict]:
+        k = _kernels()
+        counts: dict[int, int] = {}
+        stats: dict = {}
+        for c, chunk in self._frame_chunks(prog, shots, rng, stats):
+            _counts_from_records(k, c, chunk, counts)
+        return counts, {"method": "frames", **stats, "branches": 1}
 
     def _sample_branches(self, prog: _Program, shots: int, rng) -> tuple[dict, dict]:
         """Exact sampling by shot branching (conditioned non-Pauli operations)."""

@@ -71,6 +71,7 @@ __all__ = [
     "tab_new",
     "tab_pauli_sign",
     "tab_run",
+    "words_to_shot_bytes",
 ]
 
 OP_I, OP_X, OP_Y, OP_Z, OP_H, OP_S, OP_SDG, OP_SX, OP_SXDG = 0, 1, 2, 3, 4, 5, 6, 7, 8
@@ -786,4 +787,32 @@ def keys_from_records(c, shots):
             _transpose64(a)
             for t in range(top):
                 out[s0 + t, col] = a[t]
+    return out
+
+
+@njit(**_SERIAL)
+def words_to_shot_bytes(c, shots):
+    """``frames_run``'s layout transposed to shot-major bytes, on one thread: ``out[s, b // 8]``
+    bit ``b % 8`` is row ``b`` of shot ``s`` (Stim's ``b8`` format, pymatching's
+    ``bit_packed_shots``), for a ``(rows, ceil(shots / 64))`` uint64 ``c``.
+
+    Serial on purpose: it is called once per small batch, where a thread pool's wake-up costs
+    more than the 64 x 64 bit-block transpositions (``O(rows * shots / 64)`` word operations).
+    """
+    nc = c.shape[0]
+    nbytes = (nc + 7) // 8
+    out = np.zeros((shots, nbytes), np.uint8)
+    a = np.empty(64, np.uint64)
+    for w in range((shots + 63) // 64):
+        s0 = 64 * w
+        top = min(64, shots - s0)
+        for col in range((nc + 63) // 64):
+            for t in range(64):
+                b = 64 * col + t
+                a[t] = c[b, w] if b < nc else _U0
+            _transpose64(a)
+            for t in range(top):
+                v = a[t]
+                for j in range(min(8, nbytes - 8 * col)):
+                    out[s0 + t, 8 * col + j] = np.uint8((v >> np.uint64(8 * j)) & np.uint64(255))
     return out
