@@ -16,6 +16,7 @@ The tree::
     ├── ChannelError (ValueError)         a channel that is not CPTP, or bad channel parameters
     ├── DeviceError (ValueError)          a bad device description, or a circuit it cannot run
     ├── NetworkError (ValueError)         a bad network model, scenario or protocol parameter
+    │   └── QKDError                      a bad QKD protocol, attack or post-processing parameter
     ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
     ├── PauliError (ValueError)           a malformed Pauli label, sum or observable
     └── QECError (ValueError)             a bad code or experiment parameter; an error model
@@ -37,6 +38,7 @@ __all__ = [
     "NoiseModelError",
     "ParameterError",
     "PauliError",
+    "QKDError",
     "QECError",
     "QasmError",
     "SimulationError",
@@ -141,6 +143,10 @@ class DeviceError(KizunaError, ValueError):
 
 class NetworkError(KizunaError, ValueError):
     """A bad network model, scenario file or protocol parameter (names the field and value)."""
+
+
+class QKDError(NetworkError):
+    """A bad QKD protocol, attack or post-processing parameter."""
 
 
 class QECError(KizunaError, ValueError):

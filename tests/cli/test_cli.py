@@ -236,11 +236,12 @@ def test_command_runs_as_a_process():
         cmd = [sys.executable, "-m", "kizuna.cli"]
     proc = subprocess.run(
         [*cmd, "run", BELL, "--shots", "100", "--seed", "2", "--json"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert sum(json.loads(proc.stdout)["counts"].values()) == 100
-    proc = subprocess.run([*cmd, "run", "missing.qasm"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([*cmd, "run", "missing.qasm"], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
     assert proc.returncode == 1 and proc.stderr.startswith("kizuna: error:") and "Traceback" not in proc.stderr
 
 

@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import devices, draw, info, net, qec, run
+    from . import devices, draw, info, net, qec, qkd, run
 
     app = typer.Typer(
         name="kizuna",
@@ -67,6 +67,7 @@ def _build_app() -> typer.Typer:
     app.command("devices")(devices.devices)
     app.add_typer(net.app, name="net")
     app.add_typer(qec.app, name="qec")
+    app.add_typer(qkd.app, name="qkd")
     return app
 
 

@@ -12,7 +12,10 @@ repeater chains.
   nested, link-level entanglement pumping, memory cutoffs); ``sweep_chain`` -- rate and
   fidelity against one parameter, on any executor, seeds spawned per point;
 * ``Scenario`` and ``run_scenario`` -- YAML/JSON network scenarios: a topology, hardware and
-  requests, routed on the topology's graph (``kizuna net run``).
+  requests, routed on the topology's graph (``kizuna net run``);
+* ``kizuna.networking.qkd`` -- quantum key distribution: key-rate models (GLLP decoy BB84,
+  BBM92, PLOB/TGW bounds), pulse-level BB84/BBM92 simulation with attacks, and the full
+  post-processing (``run_qkd``, ``key_rate``; ``kizuna qkd``).
 
 Units: seconds, km, dB/km in the models; integer picoseconds on the engine's clock.
 This package imports ``core`` only (and networkx where topologies need it).
