@@ -19,6 +19,8 @@ The tree::
     │   └── QKDError                      a bad QKD protocol, attack or post-processing parameter
     ├── NoiseModelError (ValueError)      a noise model built, loaded or used wrongly
     ├── PauliError (ValueError)           a malformed Pauli label, sum or observable
+    ├── SensingError (ValueError)         a bad sensing input: not a density matrix, a
+    │                                     non-Hermitian generator or Hamiltonian, T2 <= 0
     └── QECError (ValueError)             a bad code or experiment parameter; an error model
                                           a matching decoder cannot take
 
@@ -41,6 +43,7 @@ __all__ = [
     "QKDError",
     "QECError",
     "QasmError",
+    "SensingError",
     "SimulationError",
 ]
 
@@ -147,6 +150,11 @@ class NetworkError(KizunaError, ValueError):
 
 class QKDError(NetworkError):
     """A bad QKD protocol, attack or post-processing parameter."""
+
+
+class SensingError(KizunaError, ValueError):
+    """A bad sensing input: a state that is not a density matrix, a non-Hermitian generator or
+    Hamiltonian, a non-positive T2, mismatched shapes, an unknown option."""
 
 
 class QECError(KizunaError, ValueError):

@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import devices, draw, info, net, qec, qkd, run
+    from . import devices, draw, info, net, qec, qkd, run, sense
 
     app = typer.Typer(
         name="kizuna",
@@ -68,6 +68,7 @@ def _build_app() -> typer.Typer:
     app.add_typer(net.app, name="net")
     app.add_typer(qec.app, name="qec")
     app.add_typer(qkd.app, name="qkd")
+    app.add_typer(sense.app, name="sense")
     return app
 
 

@@ -27,6 +27,8 @@ from ..errors import NetworkError
 
 __all__ = ["PS_PER_S", "Signal", "Simulator", "seconds_to_ps"]
 
+_push = heapq.heappush
+
 #: Picoseconds per second.
 PS_PER_S = 1_000_000_000_000
 
@@ -119,7 +121,7 @@ class Simulator:
         if type(delay_ps) is not int or delay_ps < 0:
             delay_ps = self._check_delay(delay_ps)
         self._seq += 1
-        heapq.heappush(self._heap, (self.now_ps + delay_ps, self._seq, fn, args))
+        _push(self._heap, (self.now_ps + delay_ps, self._seq, fn, args))
         return self._seq
 
     def schedule_at(self, time_ps: int, fn: Callable, *args) -> int:
@@ -166,7 +168,7 @@ class Simulator:
             if what < 0:
                 raise NetworkError(f"a process yielded a negative delay ({what} ps)")
             self._seq += 1
-            heapq.heappush(self._heap, (self.now_ps + what, self._seq, self._step, (gen, None)))
+            _push(self._heap, (self.now_ps + what, self._seq, self._step, (gen, None)))
         elif isinstance(what, Signal):
             what._waiting.append(gen)
         else:
