@@ -24,12 +24,49 @@ checked against Stim's (every bit's frequency, 5 sigma) so no tool is timed on a
 
     python benchmarks/bench_scale.py --part stabilizer --threads 2 --json out.json
 
+Part (b), ``mps`` (issue 5): matrix product states on two circuits, every qubit measured at the
+end, 1000 shots (``--mps-shots``):
+
+* ``ghz``: a 100-qubit GHZ state (``h(0)``, then ``cx(q, q + 1)`` down the chain);
+* ``brickwork``: 50 qubits, depth 10, a random SU(4) (Haar, determinant 1, seeded) on every
+  neighbouring pair ``(i, i + 1)`` with ``i = layer mod 2``; bond dimension up to ~900.
+
+Timed per tool, median of ``--mps-repeat`` runs (default 1, no warm-up: nothing to compile),
+circuit construction excluded, no truncation on either side (threshold 1e-16, no bond cap):
+
+* ``kizuna``: ``MPSBackend(num_threads=--threads).sample`` on the flat instruction list: the
+  gates (SVDs and QRs) and the batched sampling sweep; ``kizuna 1 shot`` runs the same with
+  one shot, which is the gate part alone (the difference is the sampling);
+* ``kizuna run()`` (GHZ only): ``kizuna.run(circuit, backend="mps")`` end to end;
+* ``aer``: ``AerSimulator(method="matrix_product_state", max_parallel_threads=--threads,
+  mps_omp_threads=--threads)``, ``run(qc, shots).result().get_counts()``. Aer measures a copy
+  of the MPS shot by shot, 0.24-0.4 s a shot on the brickwork (its 1000 shots took ~492 s on
+  the 2-core machine, 380 s of them sampling), so there it is timed at ``--mps-aer-shots 10
+  100`` and its time at 1000 shots extrapolated linearly from the two points (``t0 + slope *
+  (1000 - s0)``; marked EXTRAPOLATED in the table); ``--mps-aer-shots 1000`` times it for real.
+  The GHZ circuit runs in full.
+
+Checks, so no tool is timed on a wrong answer: GHZ -- only the all-0 and all-1 outcomes, each
+about half (5 sigma); brickwork -- every qubit's frequency of 1 agrees between Kizuna and Aer
+(two-sample z-score below 5; Aer's fewer shots set the resolution) and, with
+``--mps-exact-marginals`` (one more simulation), with Kizuna's exact ``<Z_q>``
+(``MPSBackend.expectation_values``). Target: Kizuna faster than Aer on both circuits.
+
+    python benchmarks/bench_scale.py --part mps --threads 1 --mps-exact-marginals --json out.json
+
+Measured so (2026-11, the shared 2-core machine under load, one thread each): GHZ 0.05 s vs
+Aer 0.46 s; brickwork 55 s (41 s gates, 14 s sampling) vs Aer ~398 s (157 s + 0.24 s a shot,
+EXTRAPOLATED). With ``--threads 2`` Kizuna's brickwork took 49 s at one moment and 230 s at
+another, when other jobs loaded the cores (OpenBLAS threads spin waiting for each other); on a
+shared machine ``--threads 1`` gives the steadier figure.
+
 Peers come from the ``bench`` extra (stim, qiskit-aer) and are skipped when missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -214,10 +251,193 @@ def report_stabilizer(rows: list[dict]) -> None:
               f"{'met' if ratio < 1 else 'MISSED'})")
 
 
+# --- part (b): mps -------------------------------------------------------------------------------
+MPS_TARGET_VS_AER = 1.0
+
+
+def brickwork_unitaries(n: int, depth: int, seed: int):
+    """[(4x4 unitary, (i, i + 1))]: per layer a Haar SU(4) on every pair ``i = layer mod 2, +2``."""
+    import numpy as np
+    from scipy.stats import unitary_group
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for layer in range(depth):
+        for i in range(layer % 2, n - 1, 2):
+            u = unitary_group.rvs(4, random_state=rng)
+            out.append((u / np.linalg.det(u) ** 0.25, (i, i + 1)))
+    return out
+
+
+def _mps_circuits(case: str, n: int, depth: int):
+    """``(kizuna circuit, qiskit circuit or None)`` for ``case`` ("ghz" or "brickwork")."""
+    import kizuna
+
+    kc = kizuna.Circuit(n, n)
+    ops = [("h", (0,))] + [("cx", (q, q + 1)) for q in range(n - 1)] if case == "ghz" else None
+    if case == "ghz":
+        for name, qs in ops:
+            kc.gate(name, qs)
+    else:
+        ops = brickwork_unitaries(n, depth, seed=1)
+        for u, qs in ops:
+            kc.unitary(u, list(qs))
+    kc.measure(list(range(n)), list(range(n)))
+    try:
+        from qiskit import QuantumCircuit
+    except ImportError:
+        return kc, None
+    qc = QuantumCircuit(n, n)
+    for op, qs in ops:
+        if isinstance(op, str):
+            getattr(qc, op)(*qs)
+        else:
+            qc.unitary(op, list(qs))
+    qc.measure(range(n), range(n))
+    return kc, qc
+
+
+def _timed(fn, repeat: int):
+    """Median wall time of ``fn()`` over ``repeat`` runs (no warm-up) and the last result."""
+    times, out = [], None
+    for _ in range(max(repeat, 1)):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def _ones_fraction(counts: dict, n: int):
+    """Per-qubit frequency of 1 from counts keyed by int or by bitstring (qubit 0 rightmost)."""
+    import numpy as np
+
+    ones, total = np.zeros(n), 0
+    for key, v in counts.items():
+        k = int(key.replace(" ", ""), 2) if isinstance(key, str) else int(key)
+        ones += v * np.array([(k >> q) & 1 for q in range(n)])
+        total += v
+    return ones / total, total
+
+
+def part_mps(args) -> list[dict]:
+    cases = [("ghz", args.mps_ghz_qubits, 1), ("brickwork", args.mps_brick_qubits, args.mps_brick_depth)]
+    rows = []
+    for case, n, depth in cases:
+        rows += _mps_case(args, case, n, depth)
+    return rows
+
+
+def _mps_case(args, case: str, n: int, depth: int) -> list[dict]:
+    import numpy as np
+
+    import kizuna
+    from kizuna.computing.backends.mps import MPSBackend
+    from kizuna.computing.circuit import flatten
+
+    shots = args.mps_shots
+    label = f"{case}-{n}" if case == "ghz" else f"{case}-{n}x{depth}"
+    kc, qc = _mps_circuits(case, n, depth)
+    flat = flatten(kc)
+    engine = MPSBackend(num_threads=args.threads)
+    t_k, (counts, meta) = _timed(lambda: engine.sample(flat, n, shots, np.random.default_rng(7)),
+                                 args.mps_repeat)
+    print(f"# kizuna {label}: {t_k:.2f} s, max bond {meta['max_bond_reached']}, "
+          f"{meta['svds']} SVDs, truncation error {meta['truncation_error']:.1e}", file=sys.stderr)
+    case_rows = [{"tool": "kizuna", "seconds": t_k,
+                  "what": f"gates + sampling (max bond {meta['max_bond_reached']}, "
+                          f"{meta['svds']} SVDs)",
+                  "max_bond_reached": meta["max_bond_reached"],
+                  "truncation_error": meta["truncation_error"]}]
+    t_1, _ = _timed(lambda: engine.sample(flat, n, 1, np.random.default_rng(7)), args.mps_repeat)
+    case_rows.append({"tool": "kizuna 1 shot", "seconds": t_1,
+                      "what": f"the gates alone: sampling {shots} shots took ~{max(t_k - t_1, 0):.2f} s"})
+    if case == "ghz":
+        t_run, _ = _timed(lambda: kizuna.run(kc, shots=shots, seed=7, backend="mps",
+                                             num_threads=args.threads), args.mps_repeat)
+        case_rows.append({"tool": "kizuna run()", "seconds": t_run,
+                          "what": "flatten + sample + Result"})
+    ours, _ = _ones_fraction(counts, n)
+    if case == "ghz":
+        bad = sorted(set(counts) - {0, (1 << n) - 1})
+        k1 = counts.get((1 << n) - 1, 0)
+        z = abs(k1 - shots / 2) / math.sqrt(shots / 4)
+        if bad or z > 5:
+            print(f"# WARNING: kizuna GHZ samples wrong: {len(bad)} other outcome(s), "
+                  f"all-ones z = {z:.1f}", file=sys.stderr)
+        case_rows[0]["check"] = f"2 outcomes, all-ones {k1}/{shots} (z = {z:.1f})"
+    if args.mps_exact_marginals and case == "brickwork":
+        exact = (1 - engine.expectation_values(flat, n, [0] * n, [1 << q for q in range(n)])) / 2
+        se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / shots)
+        worst = float((np.abs(ours - exact) / se).max())
+        case_rows[0]["max_z_vs_exact"] = worst
+        if worst > 5:
+            print(f"# WARNING: kizuna marginals differ from its exact <Z> (max z = {worst:.1f})",
+                  file=sys.stderr)
+    if qc is not None:
+        try:
+            from qiskit_aer import AerSimulator
+        except ImportError:
+            print("# qiskit-aer not installed; skipped", file=sys.stderr)
+        else:
+            sim = AerSimulator(method="matrix_product_state", max_parallel_threads=args.threads,
+                               mps_omp_threads=args.threads)
+            aer_shots = [shots] if case == "ghz" else sorted(set(args.mps_aer_shots))
+            points, aer_counts = [], {}
+            for s_ in aer_shots:
+                t = time.perf_counter()
+                aer_counts = sim.run(qc, shots=s_, seed_simulator=7).result().get_counts()
+                points.append((s_, time.perf_counter() - t))
+                print(f"# aer {label}: {s_} shots in {points[-1][1]:.2f} s", file=sys.stderr)
+            if any(p == shots for p, _ in points):
+                t_a, what = dict(points)[shots], "run(method='matrix_product_state') + get_counts"
+            elif len(points) >= 2:
+                (s0, t0), (s1, t1) = points[0], points[-1]
+                slope = (t1 - t0) / (s1 - s0)
+                t_a = t0 + slope * (shots - s0)
+                what = (f"EXTRAPOLATED from {s0} and {s1} shots ({t0:.1f} s, {t1:.1f} s): "
+                        f"{t0 - slope * s0:.1f} s + {slope:.3f} s/shot")
+            else:
+                t_a = points[0][1] * shots / points[0][0]
+                what = f"EXTRAPOLATED proportionally from {points[0][0]} shots"
+            theirs, m = _ones_fraction(aer_counts, n)
+            se = np.sqrt(np.maximum(ours * (1 - ours), theirs * (1 - theirs)) * (1 / shots + 1 / m))
+            worst = float((np.abs(ours - theirs) / np.where(se > 0, se, 1)).max())
+            row = {"tool": "aer", "seconds": t_a, "what": what, "measured": points,
+                   "max_z_vs_kizuna": worst}
+            if case == "ghz":
+                bad = {int(k.replace(" ", ""), 2) for k in aer_counts} - {0, (1 << n) - 1}
+                row["check"] = f"{len(aer_counts)} outcome(s), {len(bad)} unexpected"
+            case_rows.append(row)
+            if worst > 5:
+                print(f"# WARNING: kizuna and aer qubit frequencies differ (max z = {worst:.1f})",
+                      file=sys.stderr)
+    base = case_rows[0]["seconds"]
+    for r in case_rows:
+        r.update(part="mps", circuit=label, tool=f"{r['tool']} [{label}]", qubits=n, depth=depth,
+                 shots=shots, ratio=r["seconds"] / base)
+    return case_rows
+
+
+def report_mps(rows: list[dict]) -> None:
+    for circuit in dict.fromkeys(r["circuit"] for r in rows):
+        by = {r["tool"].split(" [")[0]: r for r in rows if r["circuit"] == circuit}
+        k = by["kizuna"]["seconds"]
+        for r in by.values():
+            if "check" in r:
+                print(f"{circuit}: {r['tool']}: {r['check']}")
+        if "aer" in by:
+            a = by["aer"]["seconds"]
+            verdict = "met" if k / a < MPS_TARGET_VS_AER else "MISSED"
+            print(f"{circuit}: kizuna / aer = {k / a:.3g} (Aer {a / k:.1f}x slower; target < "
+                  f"{MPS_TARGET_VS_AER:g}: {verdict}); qubit frequencies max z = "
+                  f"{by['aer']['max_z_vs_kizuna']:.1f}")
+
+
 # --- registry ------------------------------------------------------------------------------------
 #: part name -> (run(args) -> rows, report(rows) -> None)
 PARTS = {
     "stabilizer": (part_stabilizer, report_stabilizer),
+    "mps": (part_mps, report_mps),
 }
 
 
@@ -229,6 +449,17 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="shot counts Aer is timed at (one run each); its time at --stab-shots "
                          "is extrapolated linearly unless that count is among them (Aer samples "
                          "shot by shot: about 0.4 s a shot at 1000 qubits)")
+    ap.add_argument("--mps-shots", type=int, default=1000)
+    ap.add_argument("--mps-ghz-qubits", type=int, default=100)
+    ap.add_argument("--mps-brick-qubits", type=int, default=50)
+    ap.add_argument("--mps-brick-depth", type=int, default=10)
+    ap.add_argument("--mps-repeat", type=int, default=1)
+    ap.add_argument("--mps-aer-shots", type=int, nargs="+", default=[10, 100],
+                    help="shot counts Aer is timed at on the brickwork (one run each); its time at "
+                         "--mps-shots is extrapolated linearly unless that count is among them")
+    ap.add_argument("--mps-exact-marginals", action="store_true",
+                    help="also check Kizuna's brickwork samples against its exact <Z_q> (one more "
+                         "simulation)")
 
 
 def main(argv=None) -> int:
@@ -245,9 +476,10 @@ def main(argv=None) -> int:
         run, report = PARTS[name]
         rows = run(args)
         print(f"\n== {name} ==")
-        print(f"{'tool':<14}{'seconds':>11}{'ratio':>11}  what")
+        width = max([14] + [len(r["tool"]) + 2 for r in rows])
+        print(f"{'tool':<{width}}{'seconds':>11}{'ratio':>11}  what")
         for r in rows:
-            print(f"{r['tool']:<14}{r['seconds']:>11.3f}{r['ratio']:>11.2f}  {r['what']}")
+            print(f"{r['tool']:<{width}}{r['seconds']:>11.3f}{r['ratio']:>11.2f}  {r['what']}")
         report(rows)
         all_rows += rows
     if args.json:

@@ -205,7 +205,7 @@ def test_kizuna_errors_from_the_run_are_one_line(capsys):
 def test_oversized_circuit_is_one_error_line(capsys, tmp_path):
     big = tmp_path / "big.qasm"
     big.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[60];\ncreg c[60];\nh q;\nt q;\nh q;\nmeasure q -> c;\n')
-    code, out, err = run_cli(capsys, "run", str(big), "--shots", "1")
+    code, out, err = run_cli(capsys, "run", str(big), "--shots", "1", "--backend", "statevector")
     assert code == 1 and out == ""
     assert_one_error_line(err)
 

@@ -385,7 +385,7 @@ def test_result_round_trips_through_json_and_carries_provenance():
     ({"shots": -3}, SimulationError, "got -3"),
     ({"shots": 2.5}, SimulationError, "got 2.5"),
     ({"shots": True}, SimulationError, "got True"),
-    ({"backend": "mps"}, BackendError, "unknown backend 'mps'"),
+    ({"backend": "gpu"}, BackendError, "unknown backend 'gpu'"),
     ({"backend": "trajectories"}, BackendError, "pass shots="),
     ({"noise": "depolarizing"}, SimulationError, "noise must be a kizuna NoiseModel"),
     ({"seed": -1}, ValueError, "seed"),
@@ -409,3 +409,20 @@ def test_a_circuit_is_required():
         expectation("h q[0];", "Z")
     with pytest.raises(SimulationError, match="expected a kizuna.Circuit"):
         measurement_circuits(None, Pauli("Z"))
+
+
+def test_exact_expectation_of_a_large_clifford_circuit_uses_the_tableau_and_others_mps():
+    from kizuna.core.paulis import PauliSum
+
+    n = 40
+    ghz = kizuna.Circuit(n).h(0)
+    for q in range(n - 1):
+        ghz.cx(q, q + 1)
+    zz = PauliSum({"Z" * 2 + "I" * (n - 2): 1.0, "X" * n: 0.5})
+    r = expectation(ghz, zz)
+    assert r.backend == "stabilizer" and r.value == pytest.approx(1.5)
+    tilted = kizuna.Circuit(n).ry(0.3, 0)
+    for q in range(n - 1):
+        tilted.cx(q, q + 1)
+    r = expectation(tilted, PauliSum({"I" * (n - 1) + "Z": 1.0}))  # <Z_0> = cos(0.3)
+    assert r.backend == "mps" and r.value == pytest.approx(math.cos(0.3), abs=1e-12)

@@ -395,14 +395,14 @@ def _forbid_allocation(monkeypatch):
 def test_memory_guard_refuses_a_20_qubit_state_under_a_1mib_limit_before_allocating(monkeypatch, entry):
     monkeypatch.setenv("KIZUNA_MEMORY_LIMIT", "1MiB")
     _forbid_allocation(monkeypatch)
-    # (the t gate keeps auto off the stabilizer backend, which would need far less memory)
+    # (backend="statevector": auto would take the MPS backend, which needs far less memory)
     c = Circuit(20, 20).h(range(20)).t(0).measure(range(20), range(20))
     start = time.perf_counter()
     with pytest.raises(MemoryLimitError) as info:
         if entry == "statevector":
             kizuna.statevector(c)
         else:
-            kizuna.run(c, shots=10, seed=0)
+            kizuna.run(c, shots=10, seed=0, backend="statevector")
     assert time.perf_counter() - start < 2.0
     err = info.value
     assert err.num_qubits == 20 and err.bytes_available == 2**20 and err.bytes_needed >= 16 * 2**20
@@ -415,13 +415,22 @@ def test_memory_guard_refuses_a_20_qubit_state_under_a_1mib_limit_before_allocat
 def test_memory_guard_refuses_a_40_qubit_state_without_a_limit_set(monkeypatch, entry):
     monkeypatch.delenv("KIZUNA_MEMORY_LIMIT", raising=False)
     _forbid_allocation(monkeypatch)
-    c = Circuit(40, 1).h(0).t(0).measure(0, 0)  # not Clifford: auto keeps the state vector
+    c = Circuit(40, 1).h(0).t(0).measure(0, 0)  # backend="statevector": auto would take MPS
     with pytest.raises(MemoryLimitError, match="40-qubit.*TiB") as info:
         if entry == "statevector":
             kizuna.statevector(c)
         else:
-            kizuna.run(c, shots=10, seed=0)
+            kizuna.run(c, shots=10, seed=0, backend="statevector")
     assert info.value.bytes_needed > info.value.bytes_available
+
+
+def test_auto_runs_a_large_non_clifford_circuit_on_mps_with_a_reason():
+    c = Circuit(40, 40).h(range(40)).t(range(40))
+    for q in range(39):
+        c.cx(q, q + 1)
+    r = kizuna.run(c.measure(range(40), range(40)), shots=50, seed=3)
+    assert r.backend == "mps" and "state vector needs" in r.provenance["backend_reason"]
+    assert r.metadata["truncated"] is False
 
 
 def test_auto_runs_a_large_clifford_circuit_on_the_stabilizer_backend():

@@ -47,7 +47,16 @@ def run(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
     memory: Annotated[bool, typer.Option("--memory", help="Also report every shot's outcome, in order.")] = False,
-    backend: Annotated[str, typer.Option("--backend", "-b", help="Simulator backend.")] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option("--backend", "-b", help="Simulator backend: auto, statevector, density_matrix, trajectories, "
+                     "stabilizer or mps."),
+    ] = "auto",
+    max_bond: Annotated[
+        int | None,
+        typer.Option("--max-bond", min=1, help="MPS: cap the bond dimension (truncates; the fidelity estimate "
+                     "is reported). With --backend auto it applies only if MPS is picked.", show_default=False),
+    ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Show the N most frequent outcomes (0: all).")] = 32,
     noise: Annotated[
         Path | None,
@@ -85,7 +94,9 @@ def run(
         # simulate the qubits the transpiled circuit uses, with their calibrations only
         circuit = transpiled.compact()
         model = kizuna.NoiseModel.from_device(dev.subset(transpiled.active_qubits))
-    result = kizuna.run(circuit, shots=shots, seed=seed, memory=memory, backend=backend, noise=model)
+    options = {"max_bond": max_bond} if max_bond is not None else None
+    result = kizuna.run(circuit, shots=shots, seed=seed, memory=memory, backend=backend, noise=model,
+                        backend_options=options)
 
     if as_json:
         doc = result.to_dict()
@@ -104,6 +115,8 @@ def run(
             f"depth {transpiled.depth}, physical qubits {list(transpiled.active_qubits)}"
         )
     noisy = "" if model is None else f", noise model {model.sha256()[:12]}"
+    if result.backend == "mps" and result.metadata.get("truncated"):
+        noisy += f", MPS truncated (fidelity estimate {result.metadata['fidelity_estimate']:.4f})"
     out(
         f"{file}: {circuit.num_qubits} qubits, {circuit.num_clbits} clbits, "
         f"{result.shots} shots, seed {result.seed}, backend {result.backend}{noisy}"

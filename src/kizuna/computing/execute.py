@@ -15,7 +15,7 @@ import numpy as np
 from .. import __version__
 from ..core.bits import registers_bitstring
 from ..core.random import SeedLike, resolve_seed
-from ..errors import ParameterError, SimulationError
+from ..errors import BackendError, ParameterError, SimulationError
 from .backends import choose_backend
 from .backends.density_matrix import DensityMatrixBackend
 from .backends.statevector import StatevectorBackend, deferred_measurements
@@ -53,6 +53,19 @@ def _noisy_program(circuit: Circuit, flat: list, noise) -> tuple[list | None, di
             if matrix[1, 0] or matrix[0, 1]:
                 readout[q] = matrix
     return program, readout
+
+
+def _backend_options(options) -> dict:
+    """``run``'s ``backend_options`` checked: a mapping with string keys other than the ones
+    ``run`` takes itself."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise BackendError(f"backend_options must be a mapping of option names to values (got {options!r})")
+    clash = sorted({"precision", "num_threads"} & set(options))
+    if clash:
+        raise BackendError(f"pass {', '.join(clash)} to run() itself, not in backend_options")
+    return dict(options)
 
 
 def statevector(
@@ -142,6 +155,7 @@ def run(
     noise=None,
     precision: str = "double",
     num_threads: int | None = None,
+    backend_options: Mapping[str, object] | None = None,
 ) -> Result:
     """Run ``circuit`` ``shots`` times and count the classical outcomes.
 
@@ -162,15 +176,23 @@ def run(
             memory, bit for bit.
         memory: also return the outcome of every shot, in shot order.
         backend: ``"auto"`` (default), ``"statevector"`` (ideal circuits), ``"density_matrix"``,
-            ``"trajectories"`` or ``"stabilizer"`` (Clifford circuits, Pauli noise). ``auto``
-            takes the stabilizer for Clifford circuits of 20+ qubits, else the state vector
-            without noise; with noise the density matrix when it fits in memory and ``2**n``
-            does not exceed the expected number of distinct trajectories, else trajectories
-            (see ``backends.choose_backend``).
+            ``"trajectories"``, ``"stabilizer"`` (Clifford circuits, Pauli noise) or ``"mps"``
+            (matrix product states: ideal circuits of many qubits with moderate entanglement;
+            truncation figures in ``Result.metadata``). ``auto`` takes the stabilizer for
+            Clifford circuits of 20+ qubits; else, without noise, the state vector when one
+            (``16 * 2**n`` bytes, 8 in single precision) fits the memory guard, otherwise
+            ``mps`` (the reason, with both sizes, is in ``provenance["backend_reason"]``);
+            with noise the density matrix when it fits in memory and ``2**n`` does not exceed
+            the expected number of distinct trajectories, else trajectories (see
+            ``backends.choose_backend``).
         noise: a ``NoiseModel`` or ``None`` (ideal). An ideal model runs as ``None``.
         precision: ``"double"`` (complex128, default) or ``"single"`` (complex64).
         num_threads: kernel threads (default: all cores, or ``KIZUNA_NUM_THREADS``). Counts
             do not depend on it.
+        backend_options: further options for the backend, e.g. ``{"max_bond": 64,
+            "truncation_threshold": 1e-10}`` for ``mps`` (with ``auto``, ``max_bond`` and
+            ``truncation_threshold`` reach the MPS backend only, if it is picked). A backend
+            rejects options it does not take.
 
     Returns:
         A ``Result``: ``counts`` keyed by bitstrings with classical bit 0 rightmost (registers
@@ -179,8 +201,8 @@ def run(
 
     Raises:
         SimulationError: bad ``shots`` or ``noise``; MemoryLimitError when the state cannot
-        fit; ParameterError for unbound parameters; BackendError for an unknown backend, or
-        ``statevector`` asked to run noise.
+        fit; ParameterError for unbound parameters; BackendError for an unknown backend or
+        option, or ``statevector`` or ``mps`` asked to run noise.
 
     Example:
         >>> import kizuna
@@ -194,6 +216,12 @@ def run(
         ...                noise=flips, backend="density_matrix")
         >>> r.backend, sorted(r.counts)
         ('density_matrix', ['0', '1'])
+        >>> ghz = kizuna.Circuit(80, 80).h(0).t(0).tdg(0)
+        >>> for q in range(79):
+        ...     _ = ghz.cx(q, q + 1)
+        >>> r = kizuna.run(ghz.measure(range(80), range(80)), shots=100, seed=7, backend="mps")
+        >>> sorted(set(r.counts)) == ["0" * 80, "1" * 80], r.metadata["max_bond_reached"]
+        (True, 2)
     """
     circuit = _check_circuit(circuit)
     if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
@@ -201,8 +229,9 @@ def run(
     shots = int(shots)
     flat = flatten(circuit)
     program, readout = _noisy_program(circuit, flat, noise)
+    extra = _backend_options(backend_options)
     engine, reason = choose_backend(backend, circuit, program=program, flat=flat, shots=shots,
-                                    precision=precision, num_threads=num_threads)
+                                    precision=precision, num_threads=num_threads, **extra)
     rng, recorded_seed = resolve_seed(seed)
     start = time.perf_counter()
     if program is None:

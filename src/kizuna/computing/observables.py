@@ -4,7 +4,10 @@ Three ways to the value of ``<H> = sum_t c_t <P_t>`` (``H`` a Hermitian ``PauliS
 
 * **Exact, state vector** (no noise, no shots): the final state of ``kizuna.statevector``
   and the numba kernel ``expectation_pauli_sum`` (one pass over the state per distinct
-  x-mask; thousands of terms cost about as much as their distinct x-masks).
+  x-mask; thousands of terms cost about as much as their distinct x-masks). Where one state
+  vector does not fit in memory, ``auto`` contracts the observable with the circuit's
+  **matrix product state** instead (``backends.mps``; also ``backend="mps"``), and
+  ``backend="stabilizer"`` reads Clifford circuits' values off the stabilizer tableau.
 * **Exact, density matrix** (noise, or a circuit that measures, resets or branches on a
   classical bit mid-circuit; no shots): ``Tr(rho H)`` of ``kizuna.computing.execute
   .density_matrix``, term by term from the masks, without building dense Pauli matrices.
@@ -43,7 +46,7 @@ from .execute import density_matrix, run, statevector
 
 __all__ = ["ExpectationResult", "expectation", "measurement_circuits"]
 
-_BACKENDS = ("auto", "statevector", "density_matrix", "trajectories")
+_BACKENDS = ("auto", "statevector", "density_matrix", "trajectories", "stabilizer", "mps")
 #: Rows of the (outcome x term) sign table handled at once: bounds the estimator's memory.
 _SIGN_TABLE_ENTRIES = 1 << 22
 
@@ -58,7 +61,8 @@ class ExpectationResult:
         shots: shots per measured group (``None`` when exact).
         exact: whether ``value`` is exact (up to rounding).
         backend: the backend that produced the state or the samples (``"statevector"``,
-            ``"density_matrix"``, ``"trajectories"``; groups sampled on different backends
+            ``"density_matrix"``, ``"trajectories"``, ``"stabilizer"``, ``"mps"``; groups
+            sampled on different backends
             are joined with ``+``; ``"none"`` when nothing had to be simulated).
         seed: the integer seed that reproduces a shot estimate (``None`` when exact, or when
             a Generator was given).
@@ -322,7 +326,12 @@ def expectation(
     * ``shots=None``, no noise: **exact** from the state vector (``backend="statevector"``).
       A circuit that measures, resets or branches on a classical bit before its end is
       averaged over those outcomes exactly on the density matrix instead (``"auto"``; with
-      ``backend="statevector"`` it is an error).
+      ``backend="statevector"`` it is an error). ``"auto"`` takes the matrix product state
+      (``backend="mps"``, no truncation: exact to rounding; ``O(chi**3)`` per site of each
+      term's support) when one state vector (``16 * 2**n`` bytes, 8 in single precision)
+      does not fit the memory guard (the stabilizer tableau instead for a Clifford circuit);
+      ``backend="stabilizer"`` gives Clifford circuits' values from the tableau (each term 0
+      or +-1).
     * ``shots=None`` with ``noise``: **exact** ``Tr(rho H)`` for the noisy density matrix
       ``rho`` of ``density_matrix(circuit, noise)`` (gate, idle and reset errors; the state
       just before the final measurements, so the measurements' own errors -- readout errors
@@ -349,8 +358,9 @@ def expectation(
         noise: a ``NoiseModel`` or ``None``; an ideal model counts as ``None``.
         shots: ``None`` (exact) or shots per measured group (>= 1).
         seed: integer, Generator or ``None`` (fresh entropy, recorded) for the shot estimate.
-        backend: ``"auto"``, ``"statevector"``, ``"density_matrix"`` or ``"trajectories"``
-            (shots only); with shots it is passed to ``kizuna.run``.
+        backend: ``"auto"``, ``"statevector"``, ``"density_matrix"``, ``"trajectories"``
+            (shots only), ``"stabilizer"`` (Clifford circuits) or ``"mps"`` (ideal circuits);
+            with shots it is passed to ``kizuna.run``.
         precision: ``"double"`` or ``"single"``.
         parameters: values of the circuit's free parameters (a mapping, or a sequence in
             ``circuit.parameters`` order); on the exact state-vector path the compiled circuit
@@ -365,10 +375,11 @@ def expectation(
     Raises:
         PauliError: a non-Hermitian observable (naming the term), bad labels, or an
             observable on a different number of qubits than the circuit.
-        SimulationError: bad ``shots`` or ``noise``, or a mid-circuit measurement with
-            ``backend="statevector"`` and no shots.
-        BackendError: an unknown backend, ``trajectories`` without shots, ``statevector``
-            with noise.
+        SimulationError: bad ``shots`` or ``noise``, a mid-circuit measurement with
+            ``backend="statevector"``, ``"mps"`` or ``"stabilizer"`` and no shots, or a
+            non-Clifford gate with ``backend="stabilizer"``.
+        BackendError: an unknown backend, ``trajectories`` without shots, ``statevector`` or
+            ``mps`` with noise, ``stabilizer`` with noise and no shots.
         ParameterError: unbound parameters. MemoryLimitError: the state does not fit.
 
     Cost: exact paths as ``statevector`` (``16 * 2**n`` bytes) or ``density_matrix``
@@ -413,11 +424,11 @@ def expectation(
     if shots is None:
         if seed is not None:
             resolve_seed(seed)  # reject a malformed seed even where none is needed
-        value, used = _exact(circuit, rest, model, backend, precision, parameters, num_threads)
+        value, used, extra = _exact(circuit, rest, model, backend, precision, parameters, num_threads)
         value += constant
         provenance.update(backend=used, seed=None)
         metadata = {"num_terms": len(h), "num_groups": 0, "total_shots": 0, "group_backends": [],
-                    "time_taken_s": time.perf_counter() - start}
+                    **extra, "time_taken_s": time.perf_counter() - start}
         return ExpectationResult(value=value, standard_error=0.0, shots=None, exact=True,
                                  backend=used, seed=None, provenance=provenance, metadata=metadata)
 
@@ -453,27 +464,54 @@ def _branches(circuit: Circuit) -> tuple[Circuit, bool]:
     return body, any(ins.name in ("measure", "reset") or ins.condition is not None for ins in body.instructions)
 
 
-def _exact(circuit, h: PauliSum, model, backend, precision, parameters, num_threads) -> tuple[float, str]:
+def _exact(circuit, h: PauliSum, model, backend, precision, parameters,
+           num_threads) -> tuple[float, str, dict]:
+    """``(value, backend used, extra metadata)`` of the exact paths."""
     if backend == "trajectories":
         raise BackendError(
             "backend 'trajectories' samples shots; pass shots=... or choose backend 'auto', "
-            "'statevector' or 'density_matrix' for an exact value"
+            "'statevector', 'density_matrix', 'mps' or 'stabilizer' for an exact value"
         )
-    if backend == "statevector" and model is not None:
+    if backend in ("statevector", "mps") and model is not None:
         raise BackendError(
-            "backend 'statevector' simulates ideal circuits only; with a noise model choose "
+            f"backend {backend!r} simulates ideal circuits only; with a noise model choose "
             "'auto' or 'density_matrix'"
         )
+    if backend == "stabilizer" and model is not None:
+        raise BackendError(
+            "backend 'stabilizer' gives exact values of ideal circuits only; with a noise model "
+            "pass shots=... to sample it, or choose 'auto' or 'density_matrix'"
+        )
     body, branching = _branches(circuit)
-    if backend == "statevector" and branching:
+    if backend in ("statevector", "mps", "stabilizer") and branching:
         raise SimulationError(
             "the circuit measures, resets or branches on a classical bit before its end, so it "
             "has no single final state vector; pass shots=... to estimate the expectation value, "
             "or backend='density_matrix' (or 'auto') for the exact average over the outcomes"
         )
+    if model is None and not branching and backend in ("auto", "mps", "stabilizer"):
+        from .backends import statevector_fits
+        from .backends.stabilizer import StabilizerBackend, is_clifford
+        from .circuit import flatten
+
+        too_big = backend == "auto" and not statevector_fits(body.num_qubits, precision)[0]
+        flat = flatten(_bind(body, parameters)) if backend != "auto" or too_big else None
+        if backend == "stabilizer" or (too_big and is_clifford(flat)[0]):
+            # a Clifford circuit too big for a state vector: the tableau is exact and cheap
+            value = StabilizerBackend(num_threads=num_threads).expectation(
+                flat, body.num_qubits, h.x_masks, h.z_masks, h.coeffs)
+            return value, "stabilizer", {}
+        if backend == "mps" or too_big:
+            from .backends.mps import MPSBackend
+
+            engine = MPSBackend(precision=precision, num_threads=num_threads)
+            value, meta = engine.expectation(flat, body.num_qubits, h.x_masks, h.z_masks, h.coeffs,
+                                             return_metadata=True)
+            keys = ("max_bond_reached", "truncation_error", "fidelity_estimate", "truncated")
+            return value, "mps", {k: meta[k] for k in keys}
     if model is None and backend != "density_matrix" and not branching:
         psi = statevector(body, parameters=parameters, precision=precision, num_threads=num_threads)
-        return float(h.expectation_statevector(psi, num_threads=num_threads).real), "statevector"
+        return float(h.expectation_statevector(psi, num_threads=num_threads).real), "statevector", {}
     bound = _bind(circuit, parameters)
     try:
         rho = density_matrix(bound, model, precision=precision, num_threads=num_threads)
@@ -482,4 +520,4 @@ def _exact(circuit, h: PauliSum, model, backend, precision, parameters, num_thre
             f"{exc}; pass shots=... to estimate the expectation value by sampling instead",
             num_qubits=exc.num_qubits, bytes_needed=exc.bytes_needed, bytes_available=exc.bytes_available,
         ) from None
-    return float(h.expectation_density_matrix(rho).real), "density_matrix"
+    return float(h.expectation_density_matrix(rho).real), "density_matrix", {}

@@ -67,9 +67,12 @@ def available_memory_bytes() -> int | None:
 
 
 def format_bytes(n: float) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        if abs(n) < 1024 or unit == "EiB":
+    """``1536`` -> ``'1.5 KiB'``; beyond 1024 YiB, a power of two (``'2^1100 bytes'``: the
+    state of a thousand qubits overflows a float)."""
+    if n >= 1 << 90:
+        return f"2^{int(n).bit_length() - 1} bytes"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"):
+        if abs(n) < 1024 or unit == "YiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError  # pragma: no cover
