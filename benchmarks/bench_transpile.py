@@ -20,6 +20,7 @@ Kizuna uses fewer). Target (issue 4): two-qubit count no worse
 than Qiskit's, i.e. ratio <= 1 on every row.
 
     python benchmarks/bench_transpile.py --seeds 3 --json transpile.json
+    python benchmarks/bench_transpile.py --basis cx --circuits ghz --sizes 127
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds per circuit (default 3)")
     ap.add_argument("--basis", choices=["ecr", "cx"], default="ecr")
     ap.add_argument("--circuits", nargs="*", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--sizes", nargs="*", type=int, help="only these qubit counts (default: all of each circuit's)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
     try:
@@ -190,6 +192,8 @@ def main(argv=None) -> int:
           f"{'K s':>6} {'Q s':>6}")
     for kind in args.circuits:
         for n in CASES[kind]:
+            if args.sizes and n not in args.sizes:
+                continue
             row = run_case(kind, n, seeds, basis)
             rows.append(row)
             r2 = row["kizuna_2q"] / row["qiskit_2q"] if row["qiskit_2q"] else math.nan

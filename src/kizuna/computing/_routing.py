@@ -15,9 +15,17 @@ broken by the seeded generator. ``bonus`` (``ABSORB_BONUS``) rewards a SWAP on t
 the two-qubit gate that just ran there, when it also brings the front closer: the
 transpiler merges the two into one block (``cx`` then SWAP is 2 CNOTs, not 4). A SWAP of
 two qubits nothing has acted on yet costs nothing: it only changes the initial layout.
+With ``depth_ties`` the router breaks remaining ties towards the SWAP on the least busy
+qubits (fewest two-qubit layers so far).
+
 Layouts come from forward-backward passes (the final layout of routing the reversed program
 is a good initial layout of the forward one), started from random compact patches or from a
-greedy placement grown along the interaction graph (``greedy_start``).
+greedy placement grown along the interaction graph (``greedy_start``), and from a line:
+``path_starts`` lays the virtual qubits in ``linear_order`` along ``path_sequence``, a long
+path of the device (``long_path``) with the qubits next to it inserted as detours. A chain
+of gates over a device with no path through every qubit then pays one merged SWAP (one
+CNOT) per detour, where the SABRE layouts strand qubits in pockets that cost several SWAPs
+each.
 
 This module imports numpy only.
 """
@@ -34,6 +42,10 @@ __all__ = [
     "components",
     "distance_matrix",
     "greedy_start",
+    "linear_order",
+    "long_path",
+    "path_sequence",
+    "path_starts",
     "perfect_layout",
     "sabre_layout",
     "sabre_route",
@@ -133,6 +145,7 @@ def sabre_route(
     record: bool = True,
     transparent=None,
     absorb_bonus: float = ABSORB_BONUS,
+    depth_ties: bool = False,
 ):
     """Route one program from ``layout``; ``dist`` is ``distance_matrix(...).tolist()`` (plain
     lists: element reads in the inner loop are several times faster than numpy's).
@@ -141,6 +154,10 @@ def sabre_route(
     unconditioned two-qubit gate: a later SWAP on the same pair merges with the latter into
     one two-qubit block (costing 0-1 extra CNOTs instead of 3), so such a SWAP's score is
     lowered by ``absorb_bonus`` when it also brings the front layer closer.
+
+    ``depth_ties``: among equally scored SWAPs take one whose busier qubit has run the
+    fewest two-qubit layers (then at random), which shortens the circuit; without it, at
+    random. Neither wins on every circuit, so the transpiler tries both.
 
     A SWAP of two physical qubits nothing has acted on yet is not inserted: it changes the
     initial layout instead (both hold |0> or a virtual qubit that has run nothing). (Scoring
@@ -174,6 +191,9 @@ def sabre_route(
     init = list(layout)
     num_swaps = 0
     decay = [1.0] * num_physical
+    # busy[p]: two-qubit layers on physical qubit p so far; among equally good SWAPs the
+    # router takes one on the least busy qubits, which keeps the circuit shallow
+    busy = [0] * num_physical
     since_reset = 0
     since_progress = 0
     valve = 10 * max(len(v2p), 1) + 50
@@ -193,6 +213,7 @@ def sabre_route(
                     continue
                 token = i if transparent is not None and transparent[i] == 2 else None
                 last[pa] = last[pb] = token
+                busy[pa] = busy[pb] = max(busy[pa], busy[pb]) + 1
             elif transparent is None or transparent[i] != 1:
                 for v in qs:
                     last[v2p[v]] = None
@@ -223,6 +244,7 @@ def sabre_route(
         else:
             fresh[p] = fresh[q] = False
             last[p] = last[q] = None
+            busy[p] = busy[q] = max(busy[p], busy[q]) + 1
             num_swaps += 1
             if record:
                 events.append(("swap", p, q))
@@ -326,6 +348,9 @@ def sabre_route(
                 best_pairs = [(p, q)]
             elif score <= best + 1e-12:
                 best_pairs.append((p, q))
+        if depth_ties and len(best_pairs) > 1:
+            soonest = min(max(busy[p], busy[q]) for p, q in best_pairs)
+            best_pairs = [(p, q) for p, q in best_pairs if max(busy[p], busy[q]) == soonest]
         p, q = best_pairs[int(rng.integers(len(best_pairs)))] if len(best_pairs) > 1 else best_pairs[0]
         apply_swap(p, q)
         since_progress += 1
@@ -343,9 +368,9 @@ def sabre_route(
     return events, v2p, num_swaps, init
 
 
-def sabre_layout(pairs, layout, num_physical, neighbors, dist, rng, iterations: int):
+def sabre_layout(pairs, layout, num_physical, neighbors, dist, rng, iterations: int, *, depth_ties: bool = False):
     """Refine ``layout`` by ``iterations`` forward-backward routing passes over the two-qubit
-    gate sequence ``pairs``; returns the refined layout."""
+    gate sequence ``pairs`` (``depth_ties`` as ``sabre_route``); returns the refined layout."""
     qubits = [tuple(p) for p in pairs]
     needs = [True] * len(qubits)
     fwd = build_dag(qubits)
@@ -356,7 +381,8 @@ def sabre_layout(pairs, layout, num_physical, neighbors, dist, rng, iterations: 
     for _ in range(iterations):
         for prog, dag in ((qubits, fwd), (rev_q, bwd)):
             _, v2p, _, _ = sabre_route(
-                prog, needs, dag, v2p, num_physical, neighbors, dist, rng, record=False, transparent=merge
+                prog, needs, dag, v2p, num_physical, neighbors, dist, rng, record=False, transparent=merge,
+                depth_ties=depth_ties,
             )
     return v2p
 
@@ -498,3 +524,201 @@ def perfect_layout(num_virtual: int, pairs, num_physical: int, neighbors, *, max
         if v2p[v] < 0:
             v2p[v] = next(free)
     return v2p
+
+
+# --- line-shaped layouts ------------------------------------------------------------------------
+#: Coverage cost of a qubit off a path (``long_path``): one next to the path is visited by a
+#: detour that costs one CNOT (the SWAP back merges with the gate just run); one farther
+#: away needs at least one unmerged SWAP (3 CNOTs) more.
+PENDANT_COST = 1
+FAR_COST = 4
+
+
+def _greedy_extend(path: list[int], on: set[int], neighbors) -> None:
+    """Extend ``path`` from its end in place: always to the free neighbour with the fewest
+    free neighbours of its own (Warnsdorff's rule), dead ends (none) last, ties to the lowest
+    index."""
+    while True:
+        best, best_key = -1, 0
+        for q in neighbors[path[-1]]:
+            if q in on:
+                continue
+            k = sum(1 for x in neighbors[q] if x not in on) or UNREACHABLE
+            if best < 0 or k < best_key:
+                best, best_key = q, k
+        if best < 0:
+            return
+        path.append(best)
+        on.add(best)
+
+
+def _coverage_cost(on: set[int], component, neighbors) -> int:
+    cost = 0
+    for q in component:
+        if q not in on:
+            cost += PENDANT_COST if any(x in on for x in neighbors[q]) else FAR_COST
+    return cost
+
+
+def long_path(component, neighbors, rng: np.random.Generator, *, num_starts: int = 4) -> list[int]:
+    """A long simple path through ``component`` whose neighbours cover the rest: the path
+    that minimises the coverage cost (``PENDANT_COST`` per qubit off the path but next to
+    it, ``FAR_COST`` per qubit farther away; then the longest).
+
+    A one-level nested Monte Carlo search: the path grows one qubit at a time; where its
+    end has several free neighbours, each is scored by the path that a greedy Warnsdorff
+    extension (``_greedy_extend``) then completes, and the search follows the best path
+    seen so far (so it never ends worse than any completion it scored); then the same from
+    the path's other end, so neither end has a free neighbour. Tried from
+    ``num_starts`` start qubits (lowest degree first: corners and path ends; the rest drawn
+    with ``rng``), stopping early at a path through every qubit; the cheapest path wins. On
+    IBM's 127-qubit heavy-hex it finds the 109-qubit snake through all seven rows whose 18
+    other qubits (bridges) all sit next to it. There is no guarantee of the optimum.
+
+    Cost: O(num_starts · n² · degree²) for ``n`` qubits in ``component`` (about 40 ms on
+    127 heavy-hex qubits, 0.5 s on 433), O(n · degree²) when the first greedy completion
+    already visits every qubit (grids, rings).
+
+    Example:
+        >>> star = [[1], [0, 2, 3], [1], [1]]  # qubit 1 in the middle: one of 0, 2, 3 is left over
+        >>> path = long_path([0, 1, 2, 3], star, np.random.default_rng(1))
+        >>> len(path), path[1]
+        (3, 1)
+    """
+    comp = sorted(component)
+    deg = {p: len(neighbors[p]) for p in comp}
+    by_degree = sorted(comp, key=lambda p: (deg[p], p))
+    starts = by_degree[: max(1, num_starts // 2)]
+    rest = [p for p in comp if p not in starts]
+    while len(starts) < num_starts and rest:
+        starts.append(rest.pop(int(rng.integers(len(rest)))))
+    best_key, best_path = None, [comp[0]]
+    for s in starts:
+        path, on = [s], {s}
+        for _ in range(2):  # grow from the start qubit, then on from the path's other end
+            path.reverse()
+            inc_key, inc = None, None  # the best completion seen, which extends `path`
+            while True:
+                cands = [q for q in neighbors[path[-1]] if q not in on]
+                if not cands:
+                    break
+                if inc is None or len(cands) > 1:
+                    for c in cands:
+                        trial, trial_on = [*path, c], on | {c}
+                        _greedy_extend(trial, trial_on, neighbors)
+                        key = (_coverage_cost(trial_on, comp, neighbors), -len(trial))
+                        if inc_key is None or key < inc_key:
+                            inc_key, inc = key, trial
+                    if inc_key[0] == 0:  # it visits every qubit: nothing can beat it
+                        path, on = inc, set(inc)
+                        break
+                path.append(inc[len(path)])
+                on.add(path[-1])
+        key = (_coverage_cost(on, comp, neighbors), -len(path))
+        if best_key is None or key < best_key:
+            best_key, best_path = key, path
+        if best_key[0] == 0:
+            break
+    return best_path
+
+
+def path_sequence(path, component, neighbors, dist, length: int | None = None) -> list[int]:
+    """Every qubit of ``component`` once, the first ``length`` (default: all) in an order
+    for a chain of interactions to follow: ``path`` in order, with qubits off it inserted
+    right after their first neighbour on the path (a detour: the chain steps out and its
+    next gate, after a SWAP that merges with the gate just run, continues along the path),
+    and qubits farther away after the path qubit nearest to them. The first ``length`` use
+    as few detours as they can: ``path[:length]`` when the path is that long, else the path
+    and the earliest detours (next to the path before farther ones); the unused qubits
+    follow.
+
+    Example:
+        >>> star = [[1], [0, 2, 3], [1], [1]]
+        >>> dist = distance_matrix(4, star).tolist()
+        >>> path_sequence([0, 1, 2], range(4), star, dist), path_sequence([0, 1, 2], range(4), star, dist, 3)
+        ([0, 1, 3, 2], [0, 1, 2, 3])
+    """
+    pos = {p: i for i, p in enumerate(path)}
+    pendants: list[tuple[int, int]] = []  # (anchor position, qubit)
+    far: list[tuple[int, int]] = []
+    for q in component:
+        if q in pos:
+            continue
+        anchors = [pos[x] for x in neighbors[q] if x in pos]
+        if anchors:
+            pendants.append((min(anchors), q))
+        else:
+            row = dist[q]
+            far.append((min(range(len(path)), key=lambda i: (row[path[i]], i)), q))
+    pendants.sort()
+    far.sort()
+    length = len(pos) + len(pendants) + len(far) if length is None else length
+    if length <= len(path):
+        return list(path[:length]) + [q for _, q in pendants + far] + list(path[length:])
+    chosen = (pendants + far)[: length - len(path)]
+    after: dict[int, list[int]] = {}
+    for i, q in chosen:
+        after.setdefault(i, []).append(q)
+    seq: list[int] = []
+    for i, p in enumerate(path):
+        seq.append(p)
+        seq += after.get(i, ())
+    return seq + [q for _, q in (pendants + far)[len(chosen):]]
+
+
+def linear_order(num_virtual: int, pairs) -> list[int]:
+    """The virtual qubits in a line that keeps interacting qubits close: start from the
+    least-connected qubit of the earliest gate, then repeatedly take the unplaced qubit
+    most tied to the last few placed ones (each gate's weight halves per position back);
+    ties go to the qubit that interacts first. A chain of gates comes out in chain order.
+    Qubits without two-qubit gates come last.
+
+    Example:
+        >>> linear_order(4, [(2, 1), (1, 0), (0, 3)])
+        [2, 1, 0, 3]
+    """
+    weight: list[dict[int, int]] = [{} for _ in range(num_virtual)]
+    first: dict[int, int] = {}
+    for k, (a, b) in enumerate(pairs):
+        weight[a][b] = weight[a].get(b, 0) + 1
+        weight[b][a] = weight[b].get(a, 0) + 1
+        first.setdefault(a, 2 * k)
+        first.setdefault(b, 2 * k + 1)
+    order: list[int] = []
+    placed: dict[int, int] = {}
+    pull = [0.0] * num_virtual
+    todo = set(first)
+    while todo:
+        if any(pull[v] > 0 for v in todo):
+            v = max(todo, key=lambda u: (pull[u], -first[u]))
+        else:  # a new connected group of the interaction graph: start at its loosest end
+            v = min(todo, key=lambda u: (sum(weight[u].values()), first[u]))
+        placed[v] = len(order)
+        order.append(v)
+        todo.discard(v)
+        for u in todo:
+            pull[u] *= 0.5
+        for u, w in weight[v].items():
+            if u in todo:
+                pull[u] += w
+    return order + [v for v in range(num_virtual) if v not in placed]
+
+
+def path_starts(num_virtual: int, pairs, component, neighbors, dist, rng) -> list[list[int]]:
+    """Layouts laying ``linear_order`` along ``path_sequence(long_path(...))`` in both
+    directions of the path; qubits without two-qubit gates take the places left over."""
+    order = linear_order(num_virtual, pairs)
+    active = {v for pair in pairs for v in pair}
+    num_active = sum(1 for v in order if v in active)
+    path = long_path(component, neighbors, rng)
+    out = []
+    for way in (path, path[::-1]):
+        seq = path_sequence(way, component, neighbors, dist, num_active)
+        v2p = [-1] * num_virtual
+        for v, p in zip(order[:num_active], seq):
+            v2p[v] = p
+        spare = iter(seq[num_active:])
+        for v in order[num_active:]:
+            v2p[v] = next(spare)
+        out.append(v2p)
+    return out

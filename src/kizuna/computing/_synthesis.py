@@ -33,6 +33,8 @@ from ..core.gates import gate_matrix
 __all__ = [
     "EULER_BASES",
     "KAK",
+    "cnot_network",
+    "controlled_ops",
     "cx_ops",
     "euler_basis_for",
     "euler_ops",
@@ -421,7 +423,10 @@ def cx_ops(entangler: np.ndarray) -> list[tuple]:
 
 def two_qubit_ops(u: np.ndarray, entangler: np.ndarray | None = None, decomposition: KAK | None = None) -> list[tuple]:
     """``u`` (4x4, little-endian over local qubits 0, 1) as single-qubit matrices and entangling
-    gates, up to global phase, with the fewest entangling gates (0-3).
+    gates, up to global phase, with the fewest entangling gates (0-3). With CNOT as the
+    entangler, at the Weyl points of two crossed CNOTs (π/4, π/4, 0) and of the SWAP
+    (π/4, π/4, -π/4) the CNOTs run back to back, with single-qubit gates only before and
+    after them (``_bare_networks``).
 
     Args:
         u: the unitary.
@@ -450,8 +455,22 @@ def two_qubit_ops(u: np.ndarray, entangler: np.ndarray | None = None, decomposit
         a = b = c = 0.0
     else:
         a, b, c = d.a, d.b, (0.0 if d.num_cx == 2 else d.c)
-    ops: list[tuple] = [("1q", 0, d.right[0]), ("1q", 1, d.right[1])]
-    for step in _template(d.num_cx, a, b, c):
+    right, left, body = d.right, d.left, None
+    # only where the entangler is CNOT itself: through another entangler each CNOT brings
+    # fixed single-qubit gates of its own, which the general template's merge a little better
+    bare = _bare_networks() if cx_pre is None or np.array_equal(entangler, _CX_LOCAL[(0, 1)]) else ()
+    for t, network in bare:
+        if t.num_cx == d.num_cx and max(abs(t.a - d.a), abs(t.b - d.b), abs(t.c - d.c)) < 1e-9:
+            # u ∝ L Can R and network ∝ P Can Q, so u ∝ (L P†) network (Q† R): CNOTs with
+            # nothing between them (a cx·SWAP block dressed in single-qubit gates)
+            right = tuple(t.right[q].conj().T @ d.right[q] for q in (0, 1))
+            left = tuple(d.left[q] @ t.left[q].conj().T for q in (0, 1))
+            body = [("cx", ctl, tgt) for ctl, tgt in network]
+            break
+    if body is None:
+        body = _template(d.num_cx, a, b, c)
+    ops: list[tuple] = [("1q", 0, right[0]), ("1q", 1, right[1])]
+    for step in body:
         if step[0] == "1q":
             ops.append(step)
             continue
@@ -464,9 +483,124 @@ def two_qubit_ops(u: np.ndarray, entangler: np.ndarray | None = None, decomposit
             ops.append(("2q", ctl, tgt))
             ops.append(("1q", ctl, cx_post[0]))
             ops.append(("1q", tgt, cx_post[1]))
-    ops.append(("1q", 0, d.left[0]))
-    ops.append(("1q", 1, d.left[1]))
+    ops.append(("1q", 0, left[0]))
+    ops.append(("1q", 1, left[1]))
     return ops
+
+
+@lru_cache(maxsize=1)
+def _bare_networks() -> tuple:
+    """``(kak(N), N)`` for the CNOT networks ``N`` whose Weyl point is not the one-CNOT
+    point: two crossed CNOTs (π/4, π/4, 0) and the SWAP (π/4, π/4, π/4). A block at one of
+    these points is that network between single-qubit layers, with none in the middle."""
+    out = []
+    for network in (((0, 1), (1, 0)), ((0, 1), (1, 0), (0, 1))):
+        m = np.eye(4, dtype=np.complex128)
+        for ctl, tgt in network:
+            m = _CX_LOCAL[(ctl, tgt)] @ m
+        out.append((kak(m), network))
+    return tuple(out)
+
+
+_CX_LOCAL = {
+    (0, 1): gate_matrix("cx"),
+    (1, 0): np.asarray(gate_matrix("swap") @ gate_matrix("cx") @ gate_matrix("swap")),
+}
+
+
+def _cnot_perm(steps) -> tuple[int, ...]:
+    """Where each basis state ``i`` (local qubit 0 the low bit) goes under CNOTs ``steps``."""
+    out = []
+    for i in range(4):
+        bits = [i & 1, i >> 1]
+        for ctl, tgt in steps:
+            bits[tgt] ^= bits[ctl]
+        out.append(bits[0] | bits[1] << 1)
+    return tuple(out)
+
+
+#: The six invertible linear maps of two bits, each with its shortest CNOT circuit.
+_CNOT_NETWORKS = {
+    _cnot_perm(steps): steps
+    for steps in (
+        (),
+        ((0, 1),),
+        ((1, 0),),
+        ((0, 1), (1, 0)),
+        ((1, 0), (0, 1)),
+        ((0, 1), (1, 0), (0, 1)),
+    )
+}
+
+
+def cnot_network(u: np.ndarray, *, atol: float = 1e-9) -> tuple[tuple[int, int], ...] | None:
+    """The shortest CNOT circuit equal to ``u`` up to global phase, as time-ordered
+    ``(control, target)`` local-qubit pairs, when ``u`` permutes the basis states by an
+    invertible linear map of the two bits (a product of CNOTs and SWAPs: ``cx`` then SWAP is
+    ``((1, 0), (0, 1))``); ``None`` otherwise. Writing such a block with CNOTs alone needs no
+    single-qubit gates, which the general KAK template would add.
+
+    Example:
+        >>> swap_after_cx = gate_matrix("swap") @ gate_matrix("cx")
+        >>> cnot_network(swap_after_cx)
+        ((1, 0), (0, 1))
+        >>> cnot_network(gate_matrix("cz")) is None
+        True
+    """
+    u = np.asarray(u, dtype=np.complex128)
+    rows = np.argmax(np.abs(u), axis=0)
+    phase = u[rows[0], 0]
+    if abs(abs(phase) - 1) > atol:
+        return None
+    perm = np.zeros((4, 4), dtype=np.complex128)
+    perm[rows, np.arange(4)] = phase
+    if not np.allclose(u, perm, atol=atol):
+        return None
+    return _CNOT_NETWORKS.get(tuple(int(r) for r in rows))
+
+
+def controlled_ops(u: np.ndarray, *, atol: float = 1e-9) -> list[tuple] | None:
+    """``u`` as a controlled gate, when it is one up to a gate on its target: one qubit (the
+    control) is never flipped, so ``u = CW · (I ⊗ V0)`` (``V0`` acts on the target when the
+    control is |0>, ``V1 = W V0`` when it is |1>). Written with Barenco et al.'s two-CNOT
+    circuit (PRA 52, 3457 (1995), Lemma 5.1): ``W = e^{iα} A X B X C`` with ``ABC = I``, so
+    ``CW = P(α)_c · A_t CX B_t CX C_t``: the control gets one phase gate (a z rotation)
+    instead of the general KAK template's single-qubit gates on both sides, which saves
+    depth. ``None`` when neither qubit is a control.
+
+    Returns:
+        Time-ordered ``("1q", q, m)`` and ``("cx", control, target)`` steps over local
+        qubits 0, 1 (equal to ``u`` up to global phase), with two CNOTs.
+
+    Example:
+        >>> ops = controlled_ops(gate_matrix("cp", [0.3]))
+        >>> [op[0] for op in ops]
+        ['1q', 'cx', '1q', 'cx', '1q', '1q']
+    """
+    u = np.asarray(u, dtype=np.complex128)
+    for ctl in (1, 0):
+        # ctl = 1: the high bit never flips, blocks u[:2, :2] and u[2:, 2:]; ctl = 0: the low bit
+        idx0, idx1 = ((0, 1), (2, 3)) if ctl == 1 else ((0, 2), (1, 3))
+        off = max(abs(u[i, j]) for i in idx0 for j in idx1) + max(abs(u[i, j]) for i in idx1 for j in idx0)
+        if off > atol:
+            continue
+        v0 = u[np.ix_(idx0, idx0)]
+        v1 = u[np.ix_(idx1, idx1)]
+        w = v1 @ v0.conj().T
+        gamma, beta, delta, alpha = zyz_angles(w)
+        a = _rz(beta) @ _ry(gamma / 2)
+        b = _ry(-gamma / 2) @ _rz(-(delta + beta) / 2)
+        c = _rz((delta - beta) / 2)
+        tgt = 1 - ctl
+        return [
+            ("1q", tgt, c @ v0),
+            ("cx", ctl, tgt),
+            ("1q", tgt, b),
+            ("cx", ctl, tgt),
+            ("1q", tgt, a),
+            ("1q", ctl, np.diag([1.0, np.exp(1j * alpha)])),
+        ]
+    return None
 
 
 # --- multi-qubit gates as CNOT networks ---------------------------------------------------------

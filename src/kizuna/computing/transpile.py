@@ -14,23 +14,33 @@ The passes, in order:
    ``cp(a)·cp(b)`` costs 2; otherwise the gates stay as written.
 3. **Layout.** A given ``layout``; else ``optimization_level 0``: the trivial layout; else a
    layout putting every interacting pair on an edge when one exists (a backtracking
-   subgraph search), else the best of several SABRE layouts (forward-backward routing passes
-   from greedy placements grown along the interaction graph and from random compact
-   patches), judged by the final two-qubit count.
+   subgraph search), else the best of several candidates, each routed and judged by the
+   final two-qubit count (then two-qubit depth): the interacting qubits laid in a line
+   (``_routing.linear_order``) along a long path of the device (``_routing.long_path``),
+   with the qubits next to the path as one-step detours, both ways, as they are and
+   refined; and SABRE layouts (forward-backward routing passes) from greedy placements
+   grown along the interaction graph and from random compact patches. A chain of gates
+   over every qubit of a device without a path through all of them (IBM's heavy-hex)
+   then costs one extra CNOT per detour.
 4. **Route** with SABRE (Li, Ding, Xie, arXiv:1809.02573): SWAPs inserted where needed; among
    equally useful SWAPs the router prefers one on the pair of the two-qubit gate just run,
-   which step 5 merges into that gate. The chosen layout is then hill-climbed (exchange two
-   qubits, or move one to a neighbour) while the routed two-qubit count drops, within a
-   budget.
+   which step 5 merges into that gate, and (in every other pair of trials) one on the
+   least busy qubits, which keeps the circuit shallow. The chosen layout is then
+   hill-climbed (exchange two qubits, or move one to a neighbour) while the routed cost
+   drops, within a budget.
 5. **Consolidate again** (``>= 1``): a SWAP next to a gate on the same pair merges with it
    (``cx`` then SWAP costs 2 CNOTs, not 4).
 6. **Synthesise.** Each two-qubit block becomes the device's entangling gate (``cx``, ``cz``,
-   ``ecr`` or any native gate locally equivalent to CNOT) with the KAK templates of
-   ``_synthesis``; native two-qubit gates pass through. Each run of single-qubit gates
-   becomes one Euler sequence: ``rz·sx·rz·sx·rz`` (ZSX, with ``x`` for π rotations),
-   ``rz·ry·rz`` (ZYZ), ``rz·rx·rz`` (ZXZ) or one ``u3``. Nothing merges across a barrier,
-   a measurement, a reset or a conditioned gate; identities (``id``, ``u0``) vanish, so
-   idle timing is not kept.
+   ``ecr`` or any native gate locally equivalent to CNOT); native two-qubit gates pass
+   through. A block of CNOTs and SWAPs becomes CNOTs alone (``cx`` then SWAP: two CNOTs, no
+   single-qubit gate); a two-CNOT controlled gate (``cp``, ``crz``, ``cry``, ...) keeps its
+   control free of all but a phase gate; any other block takes the KAK templates of
+   ``_synthesis``. Each run of single-qubit gates becomes one Euler sequence:
+   ``rz·sx·rz·sx·rz`` (ZSX, with ``x`` for π rotations), ``rz·ry·rz`` (ZYZ), ``rz·rx·rz``
+   (ZXZ) or one ``u3``; a run's last z rotation passes through a following gate it
+   commutes with (a CNOT's control, a CZ) and a lone ``x`` through a CNOT's or ECR's target,
+   to merge with the run after it. Nothing merges across a barrier, a measurement, a reset
+   or a conditioned gate; identities (``id``, ``u0``) vanish, so idle timing is not kept.
 
 The result is exact up to global phase (blocks snapped to a special Weyl-chamber point are off
 by at most ~1e-10) and deterministic for a given seed.
@@ -51,6 +61,8 @@ from ..core.random import SeedLike, resolve_seed
 from ..errors import SimulationError
 from . import _routing
 from ._synthesis import (
+    cnot_network,
+    controlled_ops,
     cx_ops,
     euler_basis_for,
     euler_ops,
@@ -530,6 +542,16 @@ def _two_qubit_cost(ops: list[_Op], target: _Target) -> int:
     return sum(_op_cost(op, target.basis) for op in ops if op.kind == "u" and len(op.qubits) == 2)
 
 
+def _two_qubit_depth(ops: list[_Op]) -> int:
+    """Layers of two-qubit operations (a merged block counts as one)."""
+    layer: dict[int, int] = {}
+    for op in ops:
+        if len(op.qubits) == 2 and op.kind == "u":
+            a, b = op.qubits
+            layer[a] = layer[b] = max(layer.get(a, 0), layer.get(b, 0)) + 1
+    return max(layer.values(), default=0)
+
+
 def _place_and_route(ops, num_virtual, target: _Target, level: int, layout, rng):
     qubits = [op.qubits for op in ops]
     clbits = [op.clbits + (op.condition.clbits if op.condition is not None else ()) for op in ops]
@@ -551,6 +573,7 @@ def _place_and_route(ops, num_virtual, target: _Target, level: int, layout, rng)
     base, most, iterations = _LEVELS[level]
     trials = min(most, max(base, TRIAL_BUDGET // max(1, len(pairs))))
     starts: list[list[int]] = []
+    raw: list[list[int]] = []  # starts also tried without the forward-backward refinement
     refine = False
     if layout is not None:
         starts = [layout]
@@ -576,30 +599,47 @@ def _place_and_route(ops, num_virtual, target: _Target, level: int, layout, rng)
                 for t in range(trials)
             ]
             refine = bool(pairs)
+            if refine:
+                # the interactions laid in a line along a long path of the largest component,
+                # both ways, as they are (no SWAP at all for a chain when the path is long
+                # enough; one merged SWAP per detour otherwise) and refined like the others
+                raw = _routing.path_starts(num_virtual, pairs, comps[0], target.neighbors, target.dist, rng)
+                starts = raw + starts
 
-    def attempt(init, trial_rng):
+    def attempt(init, trial_rng, depth_ties):
         events, final, swaps, init = _routing.sabre_route(
-            qubits, needs, dag, init, target.n, target.neighbors, target.dist, trial_rng, transparent=transparent
+            qubits, needs, dag, init, target.n, target.neighbors, target.dist, trial_rng,
+            transparent=transparent, depth_ties=depth_ties,
         )
         phys = _apply_events(ops, events, init, target.n)
         if level >= 1:
             phys = _consolidate(phys, target.basis)
-        cost = (_two_qubit_cost(phys, target), swaps)
-        return cost, phys, init, final, swaps
+        # fewest two-qubit gates first, then the shallowest in two-qubit gates
+        cost = (_two_qubit_cost(phys, target), _two_qubit_depth(phys), swaps)
+        return cost, phys, init, final, swaps, depth_ties
 
     best = None
-    for start in starts:
+    for k, start in enumerate(starts):
         trial_rng = np.random.default_rng(int(rng.integers(1 << 62)))
+        # every other pair of trials breaks ties between equally good SWAPs towards shallow
+        # circuits, the others at random: each wins on some circuits (QFT, random circuits)
+        depth_ties = (k // 2) % 2 == 1
         init = start
+        if refine and k < len(raw):
+            result = attempt(init, np.random.default_rng(int(rng.integers(1 << 62))), depth_ties)
+            if best is None or result[0] < best[0]:
+                best = result
         if refine:
-            init = _routing.sabre_layout(pairs, start, target.n, target.neighbors, target.dist, trial_rng, iterations)
+            init = _routing.sabre_layout(
+                pairs, start, target.n, target.neighbors, target.dist, trial_rng, iterations, depth_ties=depth_ties
+            )
         _check_reachable(init, pairs, target)
-        result = attempt(init, trial_rng)
+        result = attempt(init, trial_rng, depth_ties)
         if best is None or result[0] < best[0]:
             best = result
     if refine:
         best = _improve_layout(best, attempt, pairs, target, rng, level)
-    _, phys, init, final, swaps = best
+    _, phys, init, final, swaps, _ = best
     return phys, init, final, swaps
 
 
@@ -629,7 +669,7 @@ def _improve_layout(best, attempt, pairs, target: _Target, rng, level: int):
             if w is not None:
                 new[w] = cur[v]
             new[v] = q
-            result = attempt(new, np.random.default_rng(seed))
+            result = attempt(new, np.random.default_rng(seed), best[5])
             evals += 1
             if result[0] < best[0]:
                 best = result
@@ -651,6 +691,54 @@ def _no_euler(target: _Target) -> DeviceError:
     )
 
 
+_PAULI_Z = np.diag([1.0, -1.0]).astype(np.complex128)
+_PAULI_X = np.array([[0, 1], [1, 0]], dtype=np.complex128)
+#: Z on the gate's first qubit (local qubit 0), Z on its second, X on the first, X on the second
+_LOCAL_PAULIS = tuple(np.kron(_I2, p) if low else np.kron(p, _I2)
+                      for p in (_PAULI_Z, _PAULI_X) for low in (True, False))
+_COMMUTES: dict[bytes, tuple[bool, ...]] = {}
+
+
+def _commutes(m: np.ndarray) -> tuple[bool, bool, bool, bool]:
+    """Whether a z rotation on the first / second qubit of the two-qubit gate ``m``, then an
+    x rotation on the first / second, commutes with it (``cx``: z on the control, x on the
+    target; ``cz``: z on both; ``ecr``: x on the second)."""
+    key = np.ascontiguousarray(m, dtype=np.complex128).tobytes()
+    hit = _COMMUTES.get(key)
+    if hit is None:
+        hit = tuple(bool(np.allclose(p @ m, m @ p, atol=1e-12)) for p in _LOCAL_PAULIS)
+        if len(_COMMUTES) < 256:
+            _COMMUTES[key] = hit
+    return hit
+
+
+def _cx_steps(ctl: int, tgt: int, entangler: np.ndarray) -> list[tuple]:
+    """``cx_ops`` for a CNOT from local qubit ``ctl`` to ``tgt``."""
+    role = (ctl, tgt)
+    return [
+        ("1q", role[s[1]], s[2]) if s[0] == "1q" else ("2q", role[s[1]], role[s[2]])
+        for s in cx_ops(entangler)
+    ]
+
+
+def _two_qubit_steps(op: _Op, target: _Target) -> list[tuple]:
+    """A non-native two-qubit ``op`` as ``("1q", q, m)`` / ``("2q", q0, q1)`` steps over its
+    local qubits, with its minimal count of entangling gates, and the fewest single-qubit
+    gates of three writings: CNOTs alone for a product of CNOTs and SWAPs (no single-qubit
+    gates); a controlled gate's two CNOTs with a phase gate on its control (a controlled
+    phase or rotation, and blocks such as ``cx·crz``); else the general KAK template."""
+    e = target.entangler_matrix
+    network = ((0, 1),) if op.name == "cx" else cnot_network(op.matrix)
+    if network is not None:
+        return [step for ctl, tgt in network for step in _cx_steps(ctl, tgt, e)]
+    d = op.kak or kak_cached(op.matrix)
+    if d.num_cx == 2:
+        ctrl = controlled_ops(op.matrix)
+        if ctrl is not None:
+            return [s for step in ctrl for s in (_cx_steps(step[1], step[2], e) if step[0] == "cx" else [step])]
+    return two_qubit_ops(op.matrix, e, d)
+
+
 def _synthesise(ops: list[_Op], target: _Target) -> list[tuple]:
     """Native instructions ``(name, qubits, params, clbits, condition)`` in order."""
     out: list[tuple] = []
@@ -668,6 +756,35 @@ def _synthesise(ops: list[_Op], target: _Target) -> list[tuple]:
         if m is not None:
             emit_1q(q, m, None)
 
+    def flush_into(q, z_passes: bool, x_passes: bool):
+        """Flush ``q`` before a two-qubit gate. When a z rotation on ``q`` commutes with that
+        gate (the control of a CNOT, either side of a CZ), the run's last z rotation waits
+        and merges into the run after the gate instead; when an x rotation does (the target
+        of a CNOT or of an ECR), a run ``x·rz(c)`` is written ``rz(-c)·x`` and the ``x``
+        waits (two such ``x`` around a gate cancel)."""
+        m = pending.pop(q, None)
+        if m is None:
+            return
+        if kind is None:
+            raise _no_euler(target)
+        seq = euler_ops(m, kind, zgate, has_x=target.has_x)
+        if kind != "U3" and seq:
+            if z_passes and seq[-1][0] == zgate:
+                name, params = seq.pop()
+                pending[q] = gate_matrix(name, params)
+            elif x_passes and seq[0][0] == "x" and len(seq) <= 2:
+                # x then rz(c) equals rz(-c) then x (up to global phase)
+                seq = [(zgate, (-seq[1][1][0],))] if len(seq) == 2 else []
+                pending[q] = gate_matrix("x")
+        for name, params in seq:
+            out.append((name, (q,), params, (), None))
+
+    def entangle(name, qubits, params, cond, matrix):
+        za, zb, xa, xb = _commutes(matrix) if cond is None else (False,) * 4
+        flush_into(qubits[0], za, xa)
+        flush_into(qubits[1], zb, xb)
+        out.append((name, qubits, params, (), cond))
+
     def one_qubit(q, m, cond):
         if cond is None:
             prev = pending.get(q)
@@ -683,9 +800,7 @@ def _synthesise(ops: list[_Op], target: _Target) -> list[tuple]:
         if op.kind == "u":
             a, b = op.qubits
             if op.name is not None and op.name in target.basis:
-                flush(a)
-                flush(b)
-                out.append((op.name, op.qubits, op.params, (), op.condition))
+                entangle(op.name, op.qubits, op.params, op.condition, op.matrix)
                 continue
             if target.entangler is None:
                 raise DeviceError(
@@ -694,18 +809,13 @@ def _synthesise(ops: list[_Op], target: _Target) -> list[tuple]:
                     "two-qubit gate locally equivalent to CNOT (cx, cz, ecr, ...)"
                 )
             local = (a, b)
-            if op.name == "cx":
-                steps = cx_ops(target.entangler_matrix)
-            else:
-                steps = two_qubit_ops(op.matrix, target.entangler_matrix, op.kak or kak_cached(op.matrix))
+            steps = _two_qubit_steps(op, target)
             for step in steps:
                 if step[0] == "1q":
                     one_qubit(local[step[1]], step[2], op.condition)
                 else:
                     qa, qb = local[step[1]], local[step[2]]
-                    flush(qa)
-                    flush(qb)
-                    out.append((target.entangler, (qa, qb), (), (), op.condition))
+                    entangle(target.entangler, (qa, qb), (), op.condition, target.entangler_matrix)
             continue
         for q in op.qubits:
             flush(q)
@@ -784,10 +894,11 @@ def transpile(
         layout: optional initial layout, ``layout[v]`` = physical qubit of virtual qubit ``v``
             (used as given; no layout search).
         optimization_level: 0 (trivial layout, one routing pass, gate-by-gate synthesis);
-            1 (default: perfect-layout search, else 4-16 SABRE layout trials of 2
-            forward-backward passes, more for smaller circuits, then a layout hill-climb;
-            two-qubit block consolidation before and after routing); 2 (8-32 trials of 3
-            passes, twice the hill-climb budget); 3 (16-64 trials of 4 passes, three times).
+            1 (default: perfect-layout search, else a line layout along a long path of
+            the device and 4-16 SABRE layout trials of 2 forward-backward passes, more for
+            smaller circuits, then a layout hill-climb; two-qubit block consolidation
+            before and after routing); 2 (8-32 trials of 3 passes, twice the hill-climb
+            budget); 3 (16-64 trials of 4 passes, three times).
 
     Returns:
         A ``TranspileResult`` (see it for what "equal up to the final layout" means), with the
@@ -803,7 +914,8 @@ def transpile(
     Cost: polynomial: O(gates · front-layer size · degree) per routing pass, tens of routing
     passes per level, and a few hundred microseconds per new two-qubit block for its KAK
     decomposition (cached by matrix). Pure Python: about 0.1-2 s for 5-20 qubit circuits of
-    up to a few hundred two-qubit gates on the 127-qubit heavy-hex device at level 1.
+    up to a few hundred two-qubit gates on the 127-qubit heavy-hex device at level 1 (a
+    127-qubit GHZ chain: under 1 s).
 
     Example:
         >>> import kizuna
