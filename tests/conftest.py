@@ -407,6 +407,41 @@ def assert_counts_match(counts: dict[str, int], probabilities: dict[str, float],
     return p
 
 
+def random_dynamic_circuit(rng: np.random.Generator, num_qubits: int, steps: int, *,
+                           p_measure: float = 0.2, p_reset: float = 0.1):
+    """A Kizuna circuit of ``num_qubits`` qubits that starts in superposition (so measurements
+    have something to decide), then ``steps`` random operations: mid-circuit measurements into
+    3 classical bits (probability ``p_measure``), resets (``p_reset``), else a random table
+    gate of any arity on random qubits, a quarter of them conditioned on register ``m`` (2
+    bits) or ``k`` (1 bit); finally qubits 0-2 are measured into the 3 bits."""
+    from kizuna import Circuit
+
+    n = num_qubits
+    c = Circuit(n)
+    c.add_creg("m", 2)
+    c.add_creg("k", 1)
+    names = [g for g in GATES if GATES[g].num_qubits <= n]
+    c.h(range(n))
+    for _ in range(steps):
+        r = rng.random()
+        if r < p_measure:
+            c.measure(int(rng.integers(n)), int(rng.integers(3)))
+        elif r < p_measure + p_reset:
+            c.reset(int(rng.integers(n)))
+        else:
+            name = names[int(rng.integers(len(names)))]
+            qs = [int(q) for q in rng.permutation(n)[: GATES[name].num_qubits]]
+            ps = random_params(rng, name)
+            if rng.random() < 0.25:
+                reg, size = ("m", 2) if rng.random() < 0.6 else ("k", 1)
+                with c.if_test(reg, int(rng.integers(2**size))):
+                    c.gate(name, qs, ps)
+            else:
+                c.gate(name, qs, ps)
+    c.measure(list(range(min(n, 3))), list(range(min(n, 3))))
+    return c
+
+
 # --- fixtures ---------------------------------------------------------------------------------
 # Test files take these helpers as (session-scoped) fixtures rather than importing this module:
 # pytest does not make conftest modules importable reliably once several exist.
@@ -425,6 +460,10 @@ qiskit_names_fixture = _provide("qiskit_names", QISKIT_NAMES,
                                 "Kizuna name -> Qiskit instruction name where they differ.")
 random_params_fixture = _provide("random_params", random_params,
                                  "``random_params(rng, name)``: angles for a table gate.")
+random_dynamic_circuit_fixture = _provide(
+    "random_dynamic_circuit", random_dynamic_circuit,
+    "``random_dynamic_circuit(rng, num_qubits, steps, p_measure=, p_reset=)``: random gates with "
+    "mid-circuit measurements, resets and conditions.")
 random_circuit_pair_fixture = _provide(
     "random_circuit_pair", build_random_pair,
     "``build(seed, num_qubits, num_gates, **options) -> (kizuna_circuit, qiskit_circuit)``.")

@@ -75,34 +75,11 @@ def _counts_by_int(result) -> dict[int, int]:
     return {int(k.replace(" ", ""), 2): v for k, v in result.counts.items()}
 
 
-def _random_dynamic_circuit(seed: int, random_params) -> Circuit:
+def _random_dynamic_circuit(seed: int, random_dynamic_circuit) -> Circuit:
     """Random gates on 3-6 qubits (any arity, random qubit order) with mid-circuit
     measurements, resets and conditioned gates."""
     rng = np.random.default_rng(1000 + seed)
-    n = int(rng.integers(3, 7))
-    c = Circuit(n)
-    c.add_creg("m", 2)
-    c.add_creg("k", 1)
-    names = [g for g in GATES if GATES[g].num_qubits <= n]
-    c.h(range(n))
-    for _ in range(24):
-        r = rng.random()
-        if r < 0.18:
-            c.measure(int(rng.integers(n)), int(rng.integers(3)))
-        elif r < 0.28:
-            c.reset(int(rng.integers(n)))
-        else:
-            name = names[int(rng.integers(len(names)))]
-            qs = [int(q) for q in rng.permutation(n)[: GATES[name].num_qubits]]
-            ps = random_params(rng, name)
-            if rng.random() < 0.25:
-                reg, size = ("m", 2) if rng.random() < 0.6 else ("k", 1)
-                with c.if_test(reg, int(rng.integers(2**size))):
-                    c.gate(name, qs, ps)
-            else:
-                c.gate(name, qs, ps)
-    c.measure(list(range(3)), list(range(3)))
-    return c
+    return random_dynamic_circuit(rng, int(rng.integers(3, 7)), 24, p_measure=0.18, p_reset=0.1)
 
 
 # --- exact states --------------------------------------------------------------------------------
@@ -198,9 +175,9 @@ def test_sampling_in_chunks_keeps_the_distribution(monkeypatch, random_circuit_p
 
 @pytest.mark.parametrize("seed", range(10))
 def test_mid_circuit_measurement_reset_and_conditions_follow_the_branch_oracle(
-    seed, random_params, exact_distribution, assert_counts_match,
+    seed, random_dynamic_circuit, exact_distribution, assert_counts_match,
 ):
-    c = _random_dynamic_circuit(seed, random_params)
+    c = _random_dynamic_circuit(seed, random_dynamic_circuit)
     shots = 4000
     ours = kizuna.run(c, shots=shots, seed=seed, backend="mps")
     assert_counts_match(ours.counts, exact_distribution(c), shots)
@@ -214,13 +191,13 @@ def test_mid_circuit_measurement_reset_and_conditions_follow_the_branch_oracle(
         assert chi2_contingency(pooled).pvalue > 1e-3
 
 
-def test_chi_square_p_values_are_uniform_over_many_seeds(random_params, exact_distribution,
+def test_chi_square_p_values_are_uniform_over_many_seeds(random_dynamic_circuit, exact_distribution,
                                                          assert_counts_match):
     """A small sampling bias passes one chi-square test but not 60: the p-values of
     independent seeds must look uniform (Kolmogorov-Smirnov, p > 1e-3)."""
     from scipy.stats import kstest
 
-    c = _random_dynamic_circuit(4, random_params)
+    c = _random_dynamic_circuit(4, random_dynamic_circuit)
     exact = exact_distribution(c)
     flat = flatten(c)
     engine = MPSBackend()
@@ -261,8 +238,8 @@ def test_long_range_cx_ghz_needs_swaps_and_stays_exact():
     assert result.metadata["swaps"] > 0 and result.metadata["max_bond_reached"] <= 4
 
 
-def test_same_seed_same_counts_bit_for_bit(random_params):
-    c = _random_dynamic_circuit(2, random_params)
+def test_same_seed_same_counts_bit_for_bit(random_dynamic_circuit):
+    c = _random_dynamic_circuit(2, random_dynamic_circuit)
     a = kizuna.run(c, shots=3000, seed=99, memory=True, backend="mps")
     b = kizuna.run(c, shots=3000, seed=99, memory=True, backend="mps")
     assert a.counts == b.counts and a.memory == b.memory

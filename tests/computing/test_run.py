@@ -30,7 +30,6 @@ import kizuna
 from kizuna import Circuit, MemoryLimitError, Result
 from kizuna.core import _memory
 from kizuna.core._kernels import statevector as sv_kernels
-from kizuna.core.gates import GATES
 from kizuna.errors import BackendError, KizunaError, SimulationError
 
 
@@ -163,40 +162,17 @@ def test_measuring_into_the_same_clbit_twice_keeps_the_last(assert_counts_match)
     assert_counts_match(kizuna.run(mixed, shots=shots, seed=4).counts, {"01": 0.5, "11": 0.5}, shots)
 
 
-def _random_dynamic_circuit(seed: int, random_params) -> Circuit:
+def _random_dynamic_circuit(seed: int, random_dynamic_circuit) -> Circuit:
     """Random gates with mid-circuit measurements, resets and conditionals on 2-4 qubits."""
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 5))
-    c = Circuit(n)
-    c.add_creg("m", 2)
-    c.add_creg("k", 1)
-    names = [g for g in GATES if GATES[g].num_qubits <= n]
-    c.h(range(n))  # start in superposition so that measurements have something to decide
-    for _ in range(20):
-        r = rng.random()
-        if r < 0.2:
-            c.measure(int(rng.integers(n)), int(rng.integers(3)))
-        elif r < 0.3:
-            c.reset(int(rng.integers(n)))
-        else:
-            name = names[int(rng.integers(len(names)))]
-            qs = [int(q) for q in rng.permutation(n)[: GATES[name].num_qubits]]
-            ps = random_params(rng, name)
-            if rng.random() < 0.25:
-                reg, size = ("m", 2) if rng.random() < 0.6 else ("k", 1)
-                with c.if_test(reg, int(rng.integers(2**size))):
-                    c.gate(name, qs, ps)
-            else:
-                c.gate(name, qs, ps)
-    c.measure(list(range(min(n, 3))), list(range(min(n, 3))))
-    return c
+    return random_dynamic_circuit(rng, int(rng.integers(2, 5)), 20, p_measure=0.2, p_reset=0.1)
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_random_dynamic_circuits_follow_the_enumerated_branch_distribution(
-    seed, assert_counts_match, exact_distribution, random_params,
+    seed, assert_counts_match, exact_distribution, random_dynamic_circuit,
 ):
-    c = _random_dynamic_circuit(seed, random_params)
+    c = _random_dynamic_circuit(seed, random_dynamic_circuit)
     exact = exact_distribution(c)
     assert sum(exact.values()) == pytest.approx(1.0, abs=1e-12)
     shots = 4000
@@ -205,7 +181,7 @@ def test_random_dynamic_circuits_follow_the_enumerated_branch_distribution(
 
 @pytest.mark.parametrize("kind", ["terminal", "dynamic"])
 def test_chi_square_p_values_are_uniform_over_many_seeds(
-    kind, assert_counts_match, exact_distribution, random_circuit_pair, random_params,
+    kind, assert_counts_match, exact_distribution, random_circuit_pair, random_dynamic_circuit,
 ):
     """A sampler with a small bias passes one chi-square test but not a hundred: the p-values
     of independent seeds must look uniform (Kolmogorov-Smirnov, p > 1e-3)."""
@@ -216,7 +192,7 @@ def test_chi_square_p_values_are_uniform_over_many_seeds(
         c.add_creg("c", 5)
         c.measure(range(5), range(5))
     else:
-        c = _random_dynamic_circuit(3, random_params)
+        c = _random_dynamic_circuit(3, random_dynamic_circuit)
     exact = exact_distribution(c)
     pvalues = [assert_counts_match(kizuna.run(c, shots=2000, seed=s).counts, exact, 2000, p_min=0.0)
                for s in range(150)]
