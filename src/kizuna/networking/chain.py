@@ -401,21 +401,12 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
     chain with success probability ``p`` takes ``O(N / p)`` link attempts, drawn in one step
     each.
     """
-    if representation not in ("auto", "bell_diagonal", "density_matrix"):
-        raise NetworkError(
-            f"representation must be 'auto', 'bell_diagonal' or 'density_matrix' (got {representation!r})"
-        )
     if not isinstance(chain, RepeaterChain):
         raise NetworkError(f"chain must be a RepeaterChain (got {type(chain).__name__})")
+    dm = use_density_matrix(representation, chain.memory)
     end_ps = seconds_to_ps(duration_s, "duration_s")
     if end_ps == 0:
         raise NetworkError(f"duration_s must be > 0 (got {duration_s!r})")
-    if representation == "bell_diagonal" and not chain.memory.dephasing_only:
-        raise NetworkError(
-            f"memory t1_s={chain.memory.t1_s:g} s relaxes pairs out of the Bell-diagonal family; "
-            "use representation='density_matrix' (or 'auto')"
-        )
-    dm = representation == "density_matrix" or (representation == "auto" and not chain.memory.dephasing_only)
     sim = Simulator(seed)
     proto = _ChainSim(chain, sim, dm)
     start = time.perf_counter()
@@ -447,6 +438,21 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
                        fidelities=tuple(proto.fidelities), delivery_times_s=tuple(t / PS_PER_S for t in proto.times),
                        mean_fidelity=mean, fidelity_standard_error=se, discarded=proto.discarded,
                        events=sim.events_processed, wall_time_s=wall, provenance=provenance)
+
+
+def use_density_matrix(representation: str, memory: Memory) -> bool:
+    """Whether pairs are held as density matrices: ``representation`` checked against the
+    memory (finite T1 leaves the Bell-diagonal family; ``"auto"`` then picks matrices)."""
+    if representation not in ("auto", "bell_diagonal", "density_matrix"):
+        raise NetworkError(
+            f"representation must be 'auto', 'bell_diagonal' or 'density_matrix' (got {representation!r})"
+        )
+    if representation == "bell_diagonal" and not memory.dephasing_only:
+        raise NetworkError(
+            f"memory t1_s={memory.t1_s:g} s relaxes pairs out of the Bell-diagonal family; "
+            "use representation='density_matrix' (or 'auto')"
+        )
+    return representation == "density_matrix" or not memory.dephasing_only
 
 
 def run_until(sim: Simulator, end_ps: int, progress=None) -> None:

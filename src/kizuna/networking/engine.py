@@ -10,9 +10,9 @@ Protocols are written either as callbacks (``schedule(delay_ps, fn, *args)``) or
 a ``Signal`` to wait until someone calls ``signal.fire(value)``; the ``yield`` expression then
 returns ``value`` (``None`` after a sleep).
 
-Speed: the loop is a bare ``heapq`` pop and call, within about 15% of a bare ``heapq`` loop:
-0.75-2 million trivial events per second on one core of this project's 2-core machine,
-depending on its load, 7-8x SeQUeNCe's ``Timeline`` (``benchmarks/bench_network.py``).
+Speed: the loop is a bare ``heapq`` pop and call, at 59-102% of a bare ``heapq`` loop: 1.56
+million trivial events per second on one idle core of this project's 2-core machine (0.66-0.85
+million under load), 6-9x SeQUeNCe's ``Timeline`` (``benchmarks/bench_network.py``).
 
 This module imports only numpy and the core's seed handling; nothing above ``core``.
 """

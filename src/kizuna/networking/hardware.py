@@ -162,8 +162,6 @@ class Memory:
 
     def decay(self, duration_s: float):
         """The core channel of storing one qubit for ``duration_s`` seconds."""
-        if math.isinf(self.t1_s) and math.isinf(self.t2_s):
-            return thermal_relaxation(math.inf, math.inf, duration_s)
         return thermal_relaxation(self.t1_s, self.t2_s, duration_s)
 
 
@@ -311,7 +309,7 @@ class HeraldedLink:
         round trip to the midpoint (``length_km * 5 us/km``); success ``eta**2 / 2`` with
         ``eta = memory_efficiency * 10**(-loss * L/2 / 10) * detector_efficiency`` unless
         ``success_probability`` is given; ``state`` defaults to the Barrett-Kok pair."""
-        fiber = Fiber(length_km / 2 if _nonneg(length_km, "length_km") else 0.0, loss_db_per_km)
+        fiber = Fiber(_nonneg(length_km, "length_km") / 2, loss_db_per_km)  # to the midpoint
         eta = (_nonneg(memory_efficiency, "memory_efficiency", upper=1.0) * fiber.transmissivity
                * _nonneg(detector_efficiency, "detector_efficiency", upper=1.0))
         p, rho = barrett_kok(eta)

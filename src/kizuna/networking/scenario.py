@@ -50,7 +50,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KizunaError, NetworkError
-from .chain import RepeaterChain, _ChainSim, mean_and_standard_error, run_until
+from .chain import (
+    RepeaterChain,
+    _ChainSim,
+    mean_and_standard_error,
+    run_until,
+    use_density_matrix,
+)
 from .engine import PS_PER_S, Simulator, seconds_to_ps
 from .hardware import HeraldedLink, Memory
 from .states import werner
@@ -332,11 +338,12 @@ class NetworkResult:
                 "provenance": dict(self.provenance)}
 
 
-def route(scenario: Scenario) -> list[tuple[list[str] | None, str]]:
-    """``[(path or None, reason)]`` per request (see the module docstring)."""
+def route(scenario: Scenario, graph=None) -> list[tuple[list[str] | None, str]]:
+    """``[(path or None, reason)]`` per request (see the module docstring); ``graph``:
+    ``scenario.graph()`` if the caller has it."""
     import networkx as nx
 
-    g = scenario.graph()
+    g = scenario.graph() if graph is None else graph
     free = {n: (math.inf if m is None else m) for n, m in scenario.nodes.items()}
     weight = "length_km" if scenario.routing == "shortest" else None
     out = []
@@ -375,14 +382,10 @@ def run_scenario(scenario: Scenario, seed=None, *, progress=None, representation
     """
     if not isinstance(scenario, Scenario):
         raise NetworkError(f"scenario must be a Scenario (got {type(scenario).__name__})")
-    if representation not in ("auto", "bell_diagonal", "density_matrix"):
-        raise NetworkError(f"representation must be 'auto', 'bell_diagonal' or 'density_matrix' (got {representation!r})")
     sim = Simulator(seed if seed is not None else scenario.seed)
-    dm = representation == "density_matrix" or (representation == "auto" and not scenario.memory.dephasing_only)
-    if not dm and not scenario.memory.dephasing_only:
-        raise NetworkError("memory t1_s is finite: use representation='density_matrix' (or 'auto')")
+    dm = use_density_matrix(representation, scenario.memory)
     g = scenario.graph()
-    routes = route(scenario)
+    routes = route(scenario, g)
     protos = []
     for path, _ in routes:
         if path is None:

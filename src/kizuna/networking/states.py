@@ -49,8 +49,7 @@ __all__ = [
 ]
 
 # Paulis I, X, Y, Z as (x, z) bits: their product up to phase is the XOR
-_XZ = (0, 1, 3, 2)  # I=00, X=01, Y=11, Z=10 (bit 0: x, bit 1: z)
-_FROM_XZ = (0, 1, 3, 2)  # inverse of _XZ (it is its own inverse)
+_XZ = (0, 1, 3, 2)  # I=00, X=01, Y=11, Z=10 (bit 0: x, bit 1: z); the map is its own inverse
 _PAULI = (
     np.eye(2, dtype=np.complex128),
     np.array([[0, 1], [1, 0]], dtype=np.complex128),
@@ -58,7 +57,7 @@ _PAULI = (
     np.array([[1, 0], [0, -1]], dtype=np.complex128),
 )
 #: ``_PRODUCT[i][j]``: the index of ``P_i P_j`` up to phase.
-_PRODUCT = tuple(tuple(_FROM_XZ[_XZ[i] ^ _XZ[j]] for j in range(4)) for i in range(4))
+_PRODUCT = tuple(tuple(_XZ[_XZ[i] ^ _XZ[j]] for j in range(4)) for i in range(4))
 
 
 def _probability(value, name: str) -> float:
@@ -154,6 +153,13 @@ class BellDiagonalState:
             raise NetworkError(f"not a Bell-diagonal state dictionary: {exc!r}") from None
 
 
+def _read_probability(outcome: int, read: int, e: float) -> float:
+    """Probability that Bell-measurement outcome ``outcome`` (a Pauli index I, X, Y, Z) is read
+    as ``read`` when each of its two bits (x and z) is misread with probability ``e``."""
+    diff = _XZ[outcome] ^ _XZ[read]
+    return (e if diff & 1 else 1 - e) * (e if diff & 2 else 1 - e)
+
+
 def _trusted(coefficients) -> BellDiagonalState:
     """A ``BellDiagonalState`` from coefficients this module computed (valid by construction:
     skips the checks, which cost more than the arithmetic in a repeater chain's inner loop)."""
@@ -212,8 +218,8 @@ def _swap_bd(a: BellDiagonalState, b: BellDiagonalState, pg: float, e: float) ->
     out = _convolve(a.coefficients, b.coefficients)
     if pg:
         out = tuple((1 - pg) * c + pg / 4 for c in out)
-    if e:
-        out = _convolve(out, ((1 - e) ** 2, e * (1 - e), e * e, e * (1 - e)))  # wrong I, X, Y, Z
+    if e:  # the correction applied is off by P with the probability that outcome I reads as P
+        out = _convolve(out, tuple(_read_probability(0, p, e) for p in range(4)))
     return _trusted(out)
 
 
@@ -286,9 +292,7 @@ def teleport(pair, qubit_state, *, gate_depolarizing: float = 0.0, readout_error
         bv = b.reshape(2, 2)  # axes (A, in)
         branch = np.einsum("ai,baiBAI,AI->bB", bv.conj(), t, bv)
         for read in range(4):
-            xk, zk = _XZ[k] & 1, _XZ[k] >> 1
-            xr, zr = _XZ[read] & 1, _XZ[read] >> 1
-            prob = (e if xk != xr else 1 - e) * (e if zk != zr else 1 - e)
+            prob = _read_probability(k, read, e)
             if prob:
                 c = _PAULI[read]
                 out += prob * (c @ branch @ c.conj().T)
@@ -393,9 +397,7 @@ def _swap_raw(r1: np.ndarray, r2: np.ndarray, pg: float, e: float) -> np.ndarray
         bv = b.reshape(2, 2)  # axes (C, B): C is the high bit
         branch = np.einsum("cb,dcbaDCBA,CB->daDA", bv.conj(), t, bv).reshape(4, 4)  # (A, D), D high
         for read in range(4):
-            xk, zk = _XZ[k] & 1, _XZ[k] >> 1
-            xr, zr = _XZ[read] & 1, _XZ[read] >> 1
-            prob = (e if xk != xr else 1 - e) * (e if zk != zr else 1 - e)
+            prob = _read_probability(k, read, e)
             if prob == 0.0:
                 continue
             # the outcome leaves P_k on D (up to phase); correct with the P that was read
