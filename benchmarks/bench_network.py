@@ -163,10 +163,14 @@ def engine_heapq(k: int, delays: list[int]):
     return time.perf_counter() - start, n
 
 
-def engine_kizuna_callbacks(k: int, delays: list[int]):
-    from kizuna.networking import Simulator
+def _simulator_class(core: str):
+    from kizuna.networking import engine
 
-    sim = Simulator(seed=0)
+    return engine._PythonSimulator if core == "python" else engine.Simulator
+
+
+def engine_kizuna_callbacks(k: int, delays: list[int], core: str = "compiled"):
+    sim = _simulator_class(core)(seed=0)
     it = iter(delays)
 
     def tick():
@@ -181,10 +185,8 @@ def engine_kizuna_callbacks(k: int, delays: list[int]):
     return time.perf_counter() - start, sim.events_processed
 
 
-def engine_kizuna_processes(k: int, delays: list[int]):
-    from kizuna.networking import Simulator
-
-    sim = Simulator(seed=0)
+def engine_kizuna_processes(k: int, delays: list[int], core: str = "compiled"):
+    sim = _simulator_class(core)(seed=0)
     it = iter(delays)
 
     def proc():
@@ -222,7 +224,14 @@ def engine_sequence(k: int, delays: list[int]):
 def part_engine(args) -> list[dict]:
     tools = [("heapq (ceiling)", engine_heapq, "bare heapq loop, same entries as Kizuna's"),
              ("kizuna", engine_kizuna_callbacks, "Simulator.schedule callbacks"),
-             ("kizuna processes", engine_kizuna_processes, "Simulator.process generators")]
+             ("kizuna processes", engine_kizuna_processes, "Simulator.process generators"),
+             ("kizuna python", lambda k, d: engine_kizuna_callbacks(k, d, "python"),
+              "callbacks on the pure-Python core (the fallback)")]
+    from kizuna.networking import engine
+
+    if engine.ENGINE_CORE != "compiled":
+        print("note: the compiled event core is not built; 'kizuna' rows run the pure-Python core",
+              file=sys.stderr)
     if _have_sequence():
         tools.append(("sequence", engine_sequence, "Timeline + Event(Process(owner, 'tick'))"))
     rows = []

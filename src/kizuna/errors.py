@@ -21,8 +21,11 @@ The tree::
     ├── PauliError (ValueError)           a malformed Pauli label, sum or observable
     ├── SensingError (ValueError)         a bad sensing input: not a density matrix, a
     │                                     non-Hermitian generator or Hamiltonian, T2 <= 0
-    └── QECError (ValueError)             a bad code or experiment parameter; an error model
-                                          a matching decoder cannot take
+    ├── QECError (ValueError)             a bad code or experiment parameter; an error model
+    │                                     a matching decoder cannot take
+    ├── InteropError (ValueError)         an object of another tool Kizuna cannot represent (or
+    │                                     back), or a missing optional package
+    └── ServiceError (ValueError)         a job-service request that cannot be served
 
 This module imports nothing from Kizuna.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "ChannelError",
     "CircuitError",
     "DeviceError",
+    "InteropError",
     "KizunaError",
     "MemoryLimitError",
     "NetworkError",
@@ -44,6 +48,7 @@ __all__ = [
     "QECError",
     "QasmError",
     "SensingError",
+    "ServiceError",
     "SimulationError",
 ]
 
@@ -161,3 +166,14 @@ class QECError(KizunaError, ValueError):
     """A bad error-correction parameter (distance, rounds, physical error rate, basis, shots)
     or a detector error model a matching decoder cannot take (a fault that does not split
     into edges)."""
+
+
+class InteropError(KizunaError, ValueError):
+    """A circuit, file or object from another tool (Qiskit, Cirq, Stim, OpenQASM 3) that Kizuna
+    cannot represent, or a Kizuna object the other tool cannot; or an optional package that is
+    missing (the message says which ``pip install 'kizuna[...]'`` brings it)."""
+
+
+class ServiceError(KizunaError, ValueError):
+    """A job-service request that cannot be served: bad credentials, a quota exceeded, an
+    unknown job, a server that cannot be reached (the message names the job, project or URL)."""

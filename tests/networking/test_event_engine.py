@@ -1,12 +1,25 @@
-"""The discrete-event engine: time order, tie order, cancellation, processes, signals, errors."""
+"""The discrete-event engine: time order, tie order, cancellation, processes, signals, errors.
+
+Every test runs on both cores: the compiled one (``_evcore``, when built) and the pure-Python
+fallback.
+"""
 
 import pytest
 
 from kizuna.errors import NetworkError
-from kizuna.networking import PS_PER_S, Simulator, seconds_to_ps
+from kizuna.networking import PS_PER_S, engine, seconds_to_ps
+
+CORES = {"python": engine._PythonSimulator}
+if engine._evcore is not None:
+    CORES["compiled"] = engine._make_simulator(engine._evcore.EventCore, "Simulator")
 
 
-def test_events_run_in_time_order_and_ties_in_scheduling_order():
+@pytest.fixture(params=sorted(CORES))
+def Simulator(request):  # noqa: N802 - stands in for the class
+    return CORES[request.param]
+
+
+def test_events_run_in_time_order_and_ties_in_scheduling_order(Simulator):
     sim = Simulator(seed=0)
     log = []
     for t, name in [(30, "c"), (10, "a"), (30, "d"), (20, "b"), (10, "a2")]:
@@ -16,7 +29,7 @@ def test_events_run_in_time_order_and_ties_in_scheduling_order():
     assert sim.now_ps == 30 and sim.events_processed == 5
 
 
-def test_events_scheduled_while_running_see_the_current_clock():
+def test_events_scheduled_while_running_see_the_current_clock(Simulator):
     sim = Simulator(seed=0)
     seen = []
 
@@ -30,7 +43,7 @@ def test_events_scheduled_while_running_see_the_current_clock():
     assert seen == [3, 10, 17, 24]
 
 
-def test_cancelled_event_does_not_run():
+def test_cancelled_event_does_not_run(Simulator):
     sim = Simulator(seed=0)
     log = []
     keep = sim.schedule(5, log.append, "keep")
@@ -40,7 +53,7 @@ def test_cancelled_event_does_not_run():
     assert log == ["keep"] and keep != drop
 
 
-def test_run_until_stops_the_clock_there_and_resumes_later():
+def test_run_until_stops_the_clock_there_and_resumes_later(Simulator):
     sim = Simulator(seed=0)
     log = []
     sim.schedule(100, log.append, 1)
@@ -49,7 +62,7 @@ def test_run_until_stops_the_clock_there_and_resumes_later():
     assert sim.run(until_ps=1000) == 1 and log == [1, 2] and sim.now_ps == 1000
 
 
-def test_max_events_limits_a_run():
+def test_max_events_limits_a_run(Simulator):
     sim = Simulator(seed=0)
 
     def forever():
@@ -60,7 +73,7 @@ def test_max_events_limits_a_run():
     assert sim.now_ps == 999
 
 
-def test_generator_processes_sleep_and_wait_for_signals():
+def test_generator_processes_sleep_and_wait_for_signals(Simulator):
     sim = Simulator(seed=0)
     ready = sim.signal()
     log = []
@@ -83,7 +96,7 @@ def test_generator_processes_sleep_and_wait_for_signals():
     assert log == [("fire", 50), ("c1", 50, "pair"), ("c2", 50, "pair"), ("c1 done", 55), ("c2 done", 55)]
 
 
-def test_same_seed_gives_the_same_random_schedule():
+def test_same_seed_gives_the_same_random_schedule(Simulator):
     def trace(seed):
         sim = Simulator(seed=seed)
         out = []
@@ -109,13 +122,13 @@ def test_seconds_convert_to_integer_picoseconds():
 
 
 @pytest.mark.parametrize("delay", [-1, 1.5, "3", True])
-def test_bad_delays_are_named_errors(delay):
+def test_bad_delays_are_named_errors(delay, Simulator):
     sim = Simulator(seed=0)
     with pytest.raises(NetworkError, match="delay_ps"):
         sim.schedule(delay, print)
 
 
-def test_a_process_must_yield_a_delay_or_a_signal():
+def test_a_process_must_yield_a_delay_or_a_signal(Simulator):
     sim = Simulator(seed=0)
 
     def bad():

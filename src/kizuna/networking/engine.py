@@ -10,9 +10,10 @@ Protocols are written either as callbacks (``schedule(delay_ps, fn, *args)``) or
 a ``Signal`` to wait until someone calls ``signal.fire(value)``; the ``yield`` expression then
 returns ``value`` (``None`` after a sleep).
 
-Speed: the loop is a bare ``heapq`` pop and call, at 59-102% of a bare ``heapq`` loop: 1.56
-million trivial events per second on one idle core of this project's 2-core machine (0.66-0.85
-million under load), 6-9x SeQUeNCe's ``Timeline`` (``benchmarks/bench_network.py``).
+Speed: the heap and the loop are compiled (``_evcore.c``, built as an optional extension when
+Kizuna is installed); without it the same engine runs on ``heapq`` in pure Python
+(``KIZUNA_PURE_PYTHON_ENGINE=1`` forces that). Both run the same events in the same order.
+Figures are in docs/performance.md (``benchmarks/bench_network.py``).
 
 This module imports only numpy and the core's seed handling; nothing above ``core``.
 """
@@ -20,6 +21,7 @@ This module imports only numpy and the core's seed handling; nothing above ``cor
 from __future__ import annotations
 
 import heapq
+import os
 from collections.abc import Callable, Generator
 
 from ..core.random import SeedLike, resolve_seed
@@ -69,95 +71,39 @@ class Signal:
     def fire(self, value=None) -> int:
         """Resume the waiting processes with ``value``; returns how many there were."""
         waiting, self._waiting = self._waiting, []
+        resume = self._sim._resume
         for gen in waiting:
-            self._sim.schedule(0, self._sim._step, gen, value)
+            resume(gen, value)
         return len(waiting)
 
 
-class Simulator:
-    """A discrete-event simulator with an integer-picosecond clock.
+class _PythonCore:
+    """The event heap and loop in pure Python: the fallback when the compiled core
+    (``_evcore``) is not built, and the reference the compiled core is tested against (both run
+    the same events in the same order)."""
 
-    Args:
-        seed: seeds ``rng``, the one generator every model and protocol of this simulation
-            draws from (``int``, ``numpy.random.Generator`` or ``None``: fresh entropy, recorded
-            in ``seed``).
+    __slots__ = ("_cancelled", "_heap", "_seq", "events_processed", "now_ps")
 
-    Attributes:
-        now_ps: the current time in picoseconds.
-        rng: the simulation's ``numpy.random.Generator``.
-        seed: the integer seed (``None`` when a Generator was given).
-        events_processed: events run so far.
-
-    Example:
-        >>> sim = Simulator(seed=1)
-        >>> log = []
-        >>> def ping(name):
-        ...     log.append((sim.now_ps, name))
-        >>> _ = sim.schedule(5, ping, "b"); _ = sim.schedule(5, ping, "c"); _ = sim.schedule(2, ping, "a")
-        >>> sim.run()
-        3
-        >>> log
-        [(2, 'a'), (5, 'b'), (5, 'c')]
-    """
-
-    __slots__ = ("_cancelled", "_heap", "_seq", "events_processed", "now_ps", "rng", "seed")
-
-    def __init__(self, seed: SeedLike = None):
-        self.rng, self.seed = resolve_seed(seed)
+    def __init__(self):
         self.now_ps = 0
         self.events_processed = 0
         self._heap: list = []
         self._seq = 0
         self._cancelled: set[int] = set()
 
-    # --- scheduling -----------------------------------------------------------------------
     def schedule(self, delay_ps: int, fn: Callable, *args) -> int:
-        """Run ``fn(*args)`` ``delay_ps`` picoseconds from now; returns an event id for
-        ``cancel``.
-
-        Raises:
-            NetworkError: a negative or non-integer delay.
-        """
         if type(delay_ps) is not int or delay_ps < 0:
             delay_ps = self._check_delay(delay_ps)
         self._seq += 1
         _push(self._heap, (self.now_ps + delay_ps, self._seq, fn, args))
         return self._seq
 
-    def schedule_at(self, time_ps: int, fn: Callable, *args) -> int:
-        """Run ``fn(*args)`` at absolute time ``time_ps`` (not before now)."""
-        return self.schedule(self._check_delay(time_ps - self.now_ps if isinstance(time_ps, int) else time_ps,
-                                               "time_ps - now_ps"), fn, *args)
+    def _resume(self, gen: Generator, value, delay_ps: int = 0) -> int:
+        return self.schedule(delay_ps, self._step, gen, value)
 
     def cancel(self, event_id: int) -> None:
-        """Drop a scheduled event (no effect if it already ran)."""
         if event_id > 0:
             self._cancelled.add(event_id)
-
-    @staticmethod
-    def _check_delay(delay, name: str = "delay_ps") -> int:
-        import numbers
-
-        if isinstance(delay, bool) or not isinstance(delay, numbers.Integral):
-            raise NetworkError(
-                f"{name} must be an integer number of picoseconds (got {delay!r}); convert "
-                "seconds with seconds_to_ps"
-            )
-        if delay < 0:
-            raise NetworkError(f"{name} must be >= 0: events cannot run in the past (got {delay})")
-        return int(delay)
-
-    # --- processes ------------------------------------------------------------------------
-    def signal(self) -> Signal:
-        """A new ``Signal`` of this simulator."""
-        return Signal(self)
-
-    def process(self, gen: Generator, delay_ps: int = 0) -> int:
-        """Start the generator process ``gen`` ``delay_ps`` from now (see the module
-        docstring for what it may yield)."""
-        if not hasattr(gen, "send"):
-            raise NetworkError(f"process needs a generator (got {type(gen).__name__}); call the function")
-        return self.schedule(delay_ps, self._step, gen, None)
 
     def _step(self, gen: Generator, value) -> None:
         try:
@@ -176,11 +122,7 @@ class Simulator:
                 f"a process may yield an int (picoseconds to sleep) or a Signal (got {what!r})"
             )
 
-    # --- running --------------------------------------------------------------------------
     def run(self, until_ps: int | None = None, max_events: int | None = None) -> int:
-        """Run events in time order until none are left, the next one is after ``until_ps``
-        (the clock then stops at ``until_ps``), or ``max_events`` have run; returns the number
-        run by this call."""
         heap = self._heap
         pop = heapq.heappop
         cancelled = self._cancelled
@@ -206,5 +148,97 @@ class Simulator:
 
     @property
     def pending(self) -> int:
-        """Events still scheduled (cancelled ones included until they are reached)."""
         return len(self._heap)
+
+
+try:
+    from . import _evcore
+except ImportError:  # not compiled (a source tree without build_ext, or a failed optional build)
+    _evcore = None
+else:
+    _evcore.configure(Signal, NetworkError)
+
+#: ``"compiled"`` when the C event core runs under ``Simulator``, else ``"python"``.
+ENGINE_CORE = "compiled" if _evcore is not None and os.environ.get("KIZUNA_PURE_PYTHON_ENGINE") != "1" else "python"
+
+
+class _SimulatorAPI:
+    """What ``Simulator`` adds to either core: seeding, checked scheduling, processes."""
+
+    __slots__ = ()
+
+    def __init__(self, seed: SeedLike = None):
+        super().__init__()
+        self.rng, self.seed = resolve_seed(seed)
+
+    # --- scheduling (``schedule``, ``cancel``, ``run`` and ``pending`` come from the core) ----
+    def schedule_at(self, time_ps: int, fn: Callable, *args) -> int:
+        """Run ``fn(*args)`` at absolute time ``time_ps`` (not before now)."""
+        return self.schedule(self._check_delay(time_ps - self.now_ps if isinstance(time_ps, int) else time_ps,
+                                               "time_ps - now_ps"), fn, *args)
+
+    @staticmethod
+    def _check_delay(delay, name: str = "delay_ps") -> int:
+        import numbers
+
+        if isinstance(delay, bool) or not isinstance(delay, numbers.Integral):
+            raise NetworkError(
+                f"{name} must be an integer number of picoseconds (got {delay!r}); convert "
+                "seconds with seconds_to_ps"
+            )
+        if delay < 0:
+            raise NetworkError(f"{name} must be >= 0: events cannot run in the past (got {delay})")
+        return int(delay)
+
+    # --- processes ------------------------------------------------------------------------
+    def signal(self) -> Signal:
+        """A new ``Signal`` of this simulator."""
+        return Signal(self)
+
+    def process(self, gen: Generator, delay_ps: int = 0) -> int:
+        """Start the generator process ``gen`` ``delay_ps`` from now (see the module
+        docstring for what it may yield)."""
+        if not hasattr(gen, "send"):
+            raise NetworkError(f"process needs a generator (got {type(gen).__name__}); call the function")
+        return self._resume(gen, None, delay_ps)
+
+
+def _make_simulator(core: type, name: str) -> type:
+    doc = """A discrete-event simulator with an integer-picosecond clock.
+
+    Args:
+        seed: seeds ``rng``, the one generator every model and protocol of this simulation
+            draws from (``int``, ``numpy.random.Generator`` or ``None``: fresh entropy, recorded
+            in ``seed``).
+
+    Attributes:
+        now_ps: the current time in picoseconds.
+        rng: the simulation's ``numpy.random.Generator``.
+        seed: the integer seed (``None`` when a Generator was given).
+        events_processed: events run so far.
+        pending: events still scheduled (cancelled ones included until they are reached).
+
+    Methods ``schedule(delay_ps, fn, *args) -> event id``, ``schedule_at``, ``cancel(event_id)``,
+    ``process(gen, delay_ps=0)``, ``signal()`` and ``run(until_ps=None, max_events=None) ->
+    events run`` (until none are left, the next one is after ``until_ps`` (the clock then stops
+    at ``until_ps``), or ``max_events`` have run).
+
+    Example:
+        >>> sim = Simulator(seed=1)
+        >>> log = []
+        >>> def ping(name):
+        ...     log.append((sim.now_ps, name))
+        >>> _ = sim.schedule(5, ping, "b"); _ = sim.schedule(5, ping, "c"); _ = sim.schedule(2, ping, "a")
+        >>> sim.run()
+        3
+        >>> log
+        [(2, 'a'), (5, 'b'), (5, 'c')]
+    """
+    return type(name, (_SimulatorAPI, core), {"__slots__": ("rng", "seed"), "__doc__": doc,
+                                               "__module__": __name__})
+
+
+#: The simulator on the pure-Python core (tests run every engine test on both cores).
+_PythonSimulator = _make_simulator(_PythonCore, "Simulator")
+Simulator = (_make_simulator(_evcore.EventCore, "Simulator") if ENGINE_CORE == "compiled"
+             else _PythonSimulator)
