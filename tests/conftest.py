@@ -477,3 +477,67 @@ exact_distribution_fixture = _provide(
 assert_counts_match_fixture = _provide(
     "assert_counts_match", assert_counts_match,
     "``assert_counts_match(counts, probabilities, shots)``: chi-square, p > 1e-3.")
+
+
+# --- a throwaway PostgreSQL server for the job-service tests ---------------------------------
+
+def _postgres_bin(name: str) -> str | None:
+    import glob
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A SQLAlchemy URL of an empty database on a PostgreSQL server started for this session on
+    loopback (``initdb`` in a temporary folder, trust authentication, a free port), stopped at
+    the end. ``KIZUNA_TEST_DATABASE_URL`` points the tests at an existing server instead.
+    Without PostgreSQL installed the tests that need it skip, except under CI (``CI`` set),
+    where ``.ci/run`` installs it and a missing server is a failure."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    given = os.environ.get("KIZUNA_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL (initdb, pg_ctl) is not installed; .ci/run installs it")
+        pytest.skip("PostgreSQL is not installed here (the CI run installs it)")
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    data = tempfile.mkdtemp(prefix="kizuna-pg-")
+    if as_root:
+        shutil.chown(data, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = dict(check=True, capture_output=True, text=True, timeout=120)
+    try:
+        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **run)
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-l", f"{data}/server.log", "-w", "-o",
+                        f"-h 127.0.0.1 -p {port} -k {data} -F", "start"], **run)
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(data, ignore_errors=True)
+        pytest.fail(f"could not start PostgreSQL: {exc.stderr or exc.stdout}")
+    try:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE kizuna_test")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/kizuna_test"
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(data, ignore_errors=True)

@@ -23,7 +23,9 @@ import kizuna
 SRC = Path(kizuna.__file__).resolve().parent.parent
 INIT = Path(kizuna.__file__).resolve()
 
-HEAVY = frozenset({"numba", "matplotlib", "typer", "rich", "qiskit", "stim", "pymatching", "networkx", "yaml"})
+HEAVY = frozenset({"numba", "matplotlib", "typer", "rich", "qiskit", "stim", "pymatching", "networkx", "yaml",
+                   "cirq", "openqasm3", "fastapi", "sqlalchemy", "alembic", "uvicorn", "httpx", "dask",
+                   "distributed", "psycopg"})
 
 
 def _defined_public_names() -> set[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import qasm2
+from .computing.batch import run_batch
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
 from .computing.device import Device, GateProperties, QubitProperties
 from .computing.execute import density_matrix, run, statevector
@@ -76,6 +77,7 @@ __all__ = [
     "expectation",
     "qasm2",
     "run",
+    "run_batch",
     "statevector",
     "transpile",
 ]
