@@ -15,7 +15,7 @@ if engine._evcore is not None:
 
 
 @pytest.fixture(params=sorted(CORES))
-def Simulator(request):  # noqa: N802 - stands in for the class
+def Simulator(request):  # stands in for the class
     return CORES[request.param]
 
 

@@ -1,9 +1,11 @@
 """Scenario files: validation with named fields, capacity-aware routing, and runs that agree
 with the chain simulator."""
 
+import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 
 from kizuna.errors import NetworkError
@@ -83,7 +85,7 @@ def test_infinite_times_in_yaml_and_null_in_json(tmp_path):
 @pytest.mark.parametrize("change,message", [
     ({"links": [{"nodes": ["A", "B"], "length_km": -3}]}, "test.yaml: links[0]: length_km must be >= 0"),
     ({"requests": [{"source": "A", "target": "Q"}]}, "test.yaml: requests[0].target: unknown node 'Q'"),
-    ({"hardware": {"memory": {"t1_s": 1e-3, "t2_s": 5e-3}}}, "test.yaml: hardware.memory: memory t2_s must be <= 2 * t1_s"),
+    ({"hardware": {"memory": {"t1_s": 1e-3, "t2_s": 5e-3}}}, "test.yaml: hardware.memory.t2_s: memory t2_s must be <= 2 * t1_s"),
     ({"duration_s": 0}, "test.yaml: duration_s: must be > 0"),
     ({"routing": "random"}, "test.yaml: routing: must be one of shortest, fewest_hops"),
     ({"links": [{"nodes": ["A", "A"], "length_km": 1}]}, "links[0].nodes: a link joins two different nodes"),
@@ -117,3 +119,88 @@ def test_plot_requests_draws_one_box_per_request(tmp_path):
     assert len(ax.get_xticklabels()) == 1
     save_figure(ax.figure, tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --- per-node and per-link hardware -----------------------------------------------------------
+def test_per_node_hardware_runs_as_the_chain_with_node_arrays():
+    from kizuna.networking import HeraldedLink, Memory, werner
+
+    data = {**BASE, "hardware": {"memory": {"t2_s": 0.01}, "swap": {"gate_depolarizing": 0.01},
+                                 "link": {"fidelity": 0.99, "success_probability": 0.2}},
+            "nodes": ["A", {"name": "B", "memory": {"t2_s": 0.001}, "swap": {"readout_error": 0.05}}, "C"]}
+    s = Scenario.from_dict(data, source="test.yaml")
+    assert s.memory_of("B").t2_s == 0.001 and s.memory_of("A").t2_s == 0.01
+    assert s.swap_of("B") == (0.01, 0.05) and s.swap_of("C") == (0.01, 0.0)  # fields merge over defaults
+    (req,) = run_scenario(s).requests
+    link = HeraldedLink.from_fiber(10, state=werner(0.99), success_probability=0.2)
+    chain = RepeaterChain((link, link), node_memories=(Memory(t2_s=0.01), Memory(t2_s=0.001), Memory(t2_s=0.01)),
+                          node_swap_errors=((0.01, 0.0), (0.01, 0.05), (0.01, 0.0)))
+    direct = simulate_chain(chain, duration_s=0.05, seed=3)
+    assert req.delivered == direct.delivered > 0 and req.fidelities == direct.fidelities
+    # the same scenario without B's own hardware delivers better pairs
+    plain = run_scenario(scenario(hardware=data["hardware"])).requests[0]
+    assert plain.mean_fidelity > req.mean_fidelity + 0.01
+
+
+def test_links_with_source_and_detector_are_derived_from_the_hardware():
+    from kizuna.networking import Detector, Fiber, HeraldedLink, Memory, PhotonSource
+
+    hw = {"memory": {"efficiency": 0.8},
+          "source": {"rate_hz": 1e6, "efficiency": 0.5, "emission_fidelity": 0.98},
+          "detector": {"efficiency": 0.9, "dead_time_s": 2e-5}}
+    data = {**BASE, "hardware": hw,
+            "nodes": ["A", {"name": "B", "memory": {"efficiency": 0.5}}, "C"],
+            "links": [{"nodes": ["A", "B"], "length_km": 10},
+                      {"nodes": ["B", "C"], "length_km": 4, "scheme": "single_click", "alpha": 0.1,
+                       "detector": {"dark_count_rate_hz": 100}, "source": {"g2": 0.02}}]}
+    s = Scenario.from_dict(data)
+    from kizuna.networking.scenario import _build_link
+
+    ab = _build_link(s.links[0], s.memory_of("A"), s.memory_of("B"))
+    ref = HeraldedLink.from_hardware(Fiber(10), PhotonSource(1e6, 0.5, emission_fidelity=0.98),
+                                     Detector(0.9, dead_time_s=2e-5), (Memory(0.8), Memory(0.5)))
+    assert ab == dataclasses.replace(ref, state=ab.state) and np.allclose(ab.state, ref.state, atol=0)
+    assert ab.success_probability == pytest.approx((0.8 * 0.5 * 0.5 * 0.5 * 10 ** -0.2 * 0.9**2) / 2, rel=1e-12)
+    bc = _build_link(s.links[1], s.memory_of("B"), s.memory_of("C"))
+    ref_bc = HeraldedLink.from_hardware(Fiber(4), PhotonSource(1e6, 0.5, g2=0.02, emission_fidelity=0.98),
+                                        Detector(0.9, dark_count_rate_hz=100, dead_time_s=2e-5),
+                                        (Memory(0.5), Memory(0.8)), scheme="single_click", alpha=0.1)
+    assert bc.success_probability == ref_bc.success_probability and bc.dead_time_ps == 20_000_000
+    (req,) = run_scenario(s).requests
+    assert req.delivered > 0 and 0.5 < req.mean_fidelity < 1
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"nodes": ["A", {"name": "B", "memory": {"t1_s": 1e-3, "t2_s": 5e-3}}, "C"]},
+     "test.yaml: nodes[1].memory.t2_s: memory t2_s must be <= 2 * t1_s"),
+    ({"hardware": {"memory": {"t1_s": 1e-3, "t2_s": 1e-3}}, "nodes": ["A", "B", {"name": "C", "memory": {"t2_s": 0.01}}]},
+     "test.yaml: nodes[2].memory.t2_s: memory t2_s must be <= 2 * t1_s"),
+    ({"nodes": ["A", {"name": "B", "memory": {"cutoff_s": -1}}, "C"]}, "nodes[1].memory.cutoff_s: cutoff_s must be"),
+    ({"nodes": ["A", {"name": "B", "swap": {"readout_error": 2}}, "C"]}, "nodes[1].swap.readout_error: must be a probability"),
+    ({"nodes": ["A", {"name": "B", "memory": {"t3_s": 1}}, "C"]}, "nodes[1].memory: unknown field(s) t3_s"),
+    ({"links": [{"nodes": ["A", "B"], "length_km": 1, "source": {"g2": 3}}]}, "links[0].source.g2: g2 must be <= 1"),
+    ({"links": [{"nodes": ["A", "B"], "length_km": 1, "detector": {"dead_time_s": -1}}]},
+     "links[0].detector.dead_time_s: dead_time_s must be >= 0"),
+    ({"links": [{"nodes": ["A", "B"], "length_km": 1, "scheme": "dlcz"}]}, "links[0].scheme: must be 'barrett_kok'"),
+    ({"hardware": {"source": {"colour": 1}}}, "hardware.source: unknown field(s) colour"),
+    ({"hardware": {"detector": {"efficiency": 1.5}}}, "hardware.detector.efficiency: efficiency must be <= 1"),
+])
+def test_bad_node_and_link_hardware_names_the_field(change, message):
+    with pytest.raises(NetworkError) as info:
+        scenario(**change)
+    assert message in str(info.value)
+
+
+def test_example_scenarios_load_and_the_metro_one_has_per_node_hardware():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    metro = Scenario.load(root / "metro_network.yaml")
+    assert set(metro.node_memories) == {"DataCentre", "Hub", "East"} and set(metro.node_swap) == {"Hub", "East"}
+    assert any(link.get("scheme") == "single_click" for link in metro.links)
+    assert all("source" in link and "detector" in link for link in metro.links)
+    chain = Scenario.load(root / "repeater_chain.yaml")
+    assert not chain.node_memories and all("source" not in link for link in chain.links)
+    short = dataclasses.replace(metro, duration_s=0.05)
+    result = run_scenario(short)
+    assert sum(r.delivered for r in result.requests) > 0

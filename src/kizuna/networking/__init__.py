@@ -6,8 +6,9 @@ repeater chains.
 * ``BellDiagonalState``, ``werner``, ``swap``, ``purify_bbpssw``, ``purify_dejmps``,
   ``teleportation_fidelity``, ``chsh_value`` -- pair states and the maps of the standard
   protocols, with density-matrix versions for what leaves the Bell-diagonal family;
-* ``Fiber``, ``Memory``, ``Detector``, ``HeraldedLink``, ``barrett_kok``, ``single_click`` --
-  hardware;
+* ``Fiber``, ``PhotonSource``, ``Memory``, ``Detector``, ``HeraldedLink`` (``from_hardware``
+  derives a link's success probability, heralded state, attempt period and detector dead time),
+  ``barrett_kok``, ``single_click`` -- hardware;
 * ``RepeaterChain`` and ``simulate_chain`` -- repeater chains (swap as soon as possible or
   nested, link-level entanglement pumping, memory cutoffs); ``sweep_chain`` -- rate and
   fidelity against one parameter, on any executor, seeds spawned per point;
@@ -29,6 +30,7 @@ from .hardware import (
     Fiber,
     HeraldedLink,
     Memory,
+    PhotonSource,
     barrett_kok,
     single_click,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "HeraldedLink",
     "Memory",
     "NetworkResult",
+    "PhotonSource",
     "RepeaterChain",
     "Scenario",
     "Signal",

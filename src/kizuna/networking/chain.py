@@ -18,6 +18,17 @@ representations can be forced and give the same answers where both apply).
 A cutoff (``Memory.cutoff_s``) discards a stored pair whose oldest qubit has waited longer than
 that, freeing its memories.
 
+**Per-node hardware.** ``RepeaterChain.node_memories`` gives each node its own memory (the
+qubit a node stores decays with that node's T1/T2; a pair's cutoff is the shorter of its two end
+nodes' cutoffs) and ``node_swap_errors`` each node its own noisy Bell measurement
+(``(gate_depolarizing, readout_error)``); without them every node uses ``memory`` and the
+chain-wide swap errors.
+
+**Detector dead time.** A link whose ``HeraldedLink.dead_time_ps`` exceeds its attempt period
+loses attempts after every click (``HeraldedLink.blocked_attempts``); the number of periods to a
+herald is drawn exactly (``hardware.attempts_until_success``), and a link that restarts while its
+station is still blind waits for the first attempt slot after the dead time ends.
+
 This module imports ``core`` and ``networking`` only.
 """
 
@@ -32,7 +43,7 @@ import numpy as np
 from ..core.random import SeedLike
 from ..errors import NetworkError
 from .engine import PS_PER_S, Simulator, seconds_to_ps
-from .hardware import HeraldedLink, Memory
+from .hardware import HeraldedLink, Memory, attempts_until_success
 from .states import (
     BellDiagonalState,
     _swap_bd,
@@ -66,6 +77,11 @@ class RepeaterChain:
             outcome; ``purification_rounds`` successes make the link's pair; a failure loses
             both and starts over. The pumping pair uses a second memory at each end.
         purification_rounds: successful rounds per link (0: no purification).
+        node_memories: ``None`` (every node has ``memory``) or one ``Memory`` per node
+            ``0 .. num_links``.
+        node_swap_errors: ``None`` (every node swaps with ``swap_gate_depolarizing`` and
+            ``readout_error``) or one ``(gate_depolarizing, readout_error)`` per node
+            ``0 .. num_links`` (the end nodes' entries are not used).
 
     Example:
         >>> chain = RepeaterChain.uniform(4, length_km=10, link_fidelity=0.99, success_probability=0.1)
@@ -81,6 +97,8 @@ class RepeaterChain:
     protocol: str = "asap"
     purification: str | None = None
     purification_rounds: int = 0
+    node_memories: tuple | None = None
+    node_swap_errors: tuple | None = None
 
     def __post_init__(self):
         links = tuple(self.links) if not isinstance(self.links, HeraldedLink) else (self.links,)
@@ -102,6 +120,39 @@ class RepeaterChain:
             raise NetworkError(f"purification_rounds must be a non-negative integer (got {r!r})")
         if r and self.purification is None:
             raise NetworkError(f"purification_rounds={r} needs purification='dejmps' or 'bbpssw'")
+        nodes = len(links) + 1
+        if self.node_memories is not None:
+            mems = tuple(self.node_memories)
+            if len(mems) != nodes or not all(isinstance(m, Memory) for m in mems):
+                raise NetworkError(f"node_memories must hold one Memory per node ({nodes}; got {self.node_memories!r})")
+            object.__setattr__(self, "node_memories", mems)
+        if self.node_swap_errors is not None:
+            errs = []
+            for k, item in enumerate(self.node_swap_errors):
+                try:
+                    pg, pm = item
+                except (TypeError, ValueError):
+                    raise NetworkError(f"node_swap_errors[{k}] must be a pair (gate_depolarizing, readout_error) "
+                                       f"(got {item!r})") from None
+                for name, v in (("gate_depolarizing", pg), ("readout_error", pm)):
+                    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                        raise NetworkError(f"node_swap_errors[{k}] {name} must be a probability in [0, 1] (got {v!r})")
+                errs.append((float(pg), float(pm)))
+            if len(errs) != nodes:
+                raise NetworkError(f"node_swap_errors must hold one pair per node ({nodes}; got {len(errs)})")
+            object.__setattr__(self, "node_swap_errors", tuple(errs))
+
+    @property
+    def memories(self) -> tuple[Memory, ...]:
+        """The memory of each node ``0 .. num_links``."""
+        return self.node_memories if self.node_memories is not None else (self.memory,) * (self.num_links + 1)
+
+    @property
+    def swap_errors(self) -> tuple[tuple[float, float], ...]:
+        """``(gate_depolarizing, readout_error)`` of each node's Bell measurement."""
+        if self.node_swap_errors is not None:
+            return self.node_swap_errors
+        return ((float(self.swap_gate_depolarizing), float(self.readout_error)),) * (self.num_links + 1)
 
     @classmethod
     def uniform(cls, num_links: int, *, length_km: float, link_fidelity: float = 1.0,
@@ -194,9 +245,13 @@ class _ChainSim:
         # several chains may share one simulator (a network's requests); each draws from sim.rng
         self.chain, self.sim, self.dm = chain, sim, dm
         self.n = n = chain.num_links
-        self.mem = chain.memory
-        self.perfect = chain.memory.is_perfect
-        self.cutoff_ps = None if math.isinf(self.mem.cutoff_s) else seconds_to_ps(self.mem.cutoff_s, "cutoff_s")
+        self.mems = chain.memories
+        self.swap_err = chain.swap_errors
+        self.perfect = all(m.is_perfect for m in self.mems)
+        cut = [None if math.isinf(m.cutoff_s) else seconds_to_ps(m.cutoff_s, "cutoff_s") for m in self.mems]
+        self.node_cutoff_ps = cut
+        # the chain-wide cutoff (pumping; "is any cutoff set"): the shortest of the nodes'
+        self.cutoff_ps = min((c for c in cut if c is not None), default=None)
         # holding[node] = [left-facing memory, right-facing memory]: None, _PENDING or a _Pair
         self.holding: list[list] = [[None, None] for _ in range(n + 1)]
         self.pos = [0]  # classical delay from node 0 to node k
@@ -210,6 +265,8 @@ class _ChainSim:
         self._decay_cache: dict[int, object] = {}
         self._attempts: list[list[int]] = [[] for _ in range(n)]
         self._attempt_ps = [link.attempt_duration_ps for link in chain.links]
+        self._dead_ps = [link.dead_time_ps if link.blocked_attempts else 0 for link in chain.links]
+        self._dead_until = [0] * n  # per link: when its station's detectors are live again
         self.rounds = chain.purification_rounds
         self.pumped: list = [None] * n  # per link: the kept pair while pumping
         self.nested = None
@@ -234,20 +291,21 @@ class _ChainSim:
         return s if isinstance(s, BellDiagonalState) else BellDiagonalState.from_density_matrix(s)
 
     # --- decoherence ----------------------------------------------------------------------
-    def _decay(self, state, dt_ps: int, qubit: int):
-        if dt_ps <= 0:
+    def _decay(self, state, dt_ps: int, qubit: int, mem: Memory):
+        if dt_ps <= 0 or mem.is_perfect:
             return state
         t = dt_ps / PS_PER_S
         if not self.dm:
-            return state.dephase(0.5 * (1.0 - math.exp(-t / self.mem.t2_s)))
-        ops = self._decay_cache.get((dt_ps, qubit))
+            return state.dephase(0.5 * (1.0 - math.exp(-t / mem.t2_s)))
+        key = (dt_ps, qubit, mem)
+        ops = self._decay_cache.get(key)
         if ops is None:
             if len(self._decay_cache) > 4096:
                 self._decay_cache.clear()
             eye = np.eye(2)
             # qubit A is bit 0 (the fast index): kron(I, K) acts on A, kron(K, I) on B
-            ops = self._decay_cache[(dt_ps, qubit)] = [
-                np.kron(eye, k) if qubit == 0 else np.kron(k, eye) for k in self.mem.decay(t).kraus]
+            ops = self._decay_cache[key] = [
+                np.kron(eye, k) if qubit == 0 else np.kron(k, eye) for k in mem.decay(t).kraus]
         return sum(k @ state @ k.conj().T for k in ops)
 
     def _bring_to_now(self, pair: _Pair) -> None:
@@ -255,7 +313,8 @@ class _ChainSim:
         if self.perfect:
             pair.t_left = pair.t_right = now
             return
-        pair.state = self._decay(self._decay(pair.state, now - pair.t_left, 0), now - pair.t_right, 1)
+        state = self._decay(pair.state, now - pair.t_left, 0, self.mems[pair.left])
+        pair.state = self._decay(state, now - pair.t_right, 1, self.mems[pair.right])
         pair.t_left = pair.t_right = now
 
     # --- links ------------------------------------------------------------------------------
@@ -270,8 +329,19 @@ class _ChainSim:
         if not buf:
             # attempts until success, drawn 256 at a time per link (in the order links need
             # them, so a seed still fixes every draw)
-            buf.extend(self.sim.rng.geometric(self.chain.links[i].success_probability, 256).tolist()[::-1])
-        self.sim.schedule(buf.pop() * self._attempt_ps[i], self._link_up, i)
+            buf.extend(attempts_until_success(self.sim.rng, self.chain.links[i], 256).tolist()[::-1])
+        period = self._attempt_ps[i]
+        dead = self._dead_ps[i]
+        if not dead:
+            self.sim.schedule(buf.pop() * period, self._link_up, i)
+            return
+        # the first usable slot starts when the detectors are live again
+        now = self.sim.now_ps
+        wait = self._dead_until[i] - now
+        offset = -(-wait // period) * period if wait > 0 else 0
+        delay = offset + buf.pop() * period
+        self._dead_until[i] = now + delay - period + dead  # the herald's click opened the last slot
+        self.sim.schedule(delay, self._link_up, i)
 
     def _link_up(self, i: int) -> None:
         now = self.sim.now_ps
@@ -280,7 +350,8 @@ class _ChainSim:
             self._place(fresh)
             return
         kept = self.pumped[i]
-        if kept is None or (self.cutoff_ps is not None and now - kept.born > self.cutoff_ps):
+        cutoff = self._cutoff(i, i + 1)
+        if kept is None or (cutoff is not None and now - kept.born > cutoff):
             if kept is not None:
                 self.discarded += 1
             fresh.level = 0
@@ -324,8 +395,10 @@ class _ChainSim:
                 self.sim.schedule(max(0, pair.ready - self.sim.now_ps), self._deliver, pair)
                 continue
             if self.cutoff_ps is not None:
-                pair.cutoff_event = self.sim.schedule(max(0, pair.born + self.cutoff_ps - self.sim.now_ps),
-                                                      self._cut, pair)
+                cutoff = self._cutoff(pair.left, pair.right)
+                if cutoff is not None:
+                    pair.cutoff_event = self.sim.schedule(max(0, pair.born + cutoff - self.sim.now_ps),
+                                                          self._cut, pair)
             for node in (pair.left, pair.right):
                 if 0 < node < self.n:
                     a, b = self.holding[node]
@@ -334,17 +407,25 @@ class _ChainSim:
                         work.append(self._swap(node, a, b))
                         break  # pair is consumed; the merged one is checked next
 
+    def _cutoff(self, left: int, right: int):
+        """The cutoff (ps) of a pair held at nodes ``left`` and ``right``: the shorter of
+        theirs (``None``: neither has one)."""
+        cl, cr = self.node_cutoff_ps[left], self.node_cutoff_ps[right]
+        return cl if cr is None else cr if cl is None else min(cl, cr)
+
     def _swap(self, node: int, a: _Pair, b: _Pair) -> _Pair:
         """Swap the two pairs at ``node``; returns the merged pair (not yet placed)."""
-        c = self.chain
         self._bring_to_now(a)
         self._bring_to_now(b)
+        pg, pm = self.swap_err[node]
         if self.dm:
-            t = swap_superoperator(c.swap_gate_depolarizing, c.readout_error)
-            vec = np.kron(a.state.reshape(16, order="F"), b.state.reshape(16, order="F"))
-            state = (t @ vec).reshape(4, 4, order="F")
+            # einsum, not a BLAS matrix-vector product: multi-threaded BLAS on a 16 x 256
+            # operand is up to 100x slower on a loaded machine
+            t = swap_superoperator(pg, pm).reshape(16, 16, 16)
+            state = np.einsum("kij,i,j->k", t, a.state.reshape(16, order="F"),
+                              b.state.reshape(16, order="F")).reshape(4, 4, order="F")
         else:
-            state = _swap_bd(a.state, b.state, c.swap_gate_depolarizing, c.readout_error)
+            state = _swap_bd(a.state, b.state, pg, pm)
         for p in (a, b):
             p.alive = False
             if p.cutoff_event:
@@ -403,7 +484,7 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
     """
     if not isinstance(chain, RepeaterChain):
         raise NetworkError(f"chain must be a RepeaterChain (got {type(chain).__name__})")
-    dm = use_density_matrix(representation, chain.memory)
+    dm = use_density_matrix(representation, chain.memories)
     end_ps = seconds_to_ps(duration_s, "duration_s")
     if end_ps == 0:
         raise NetworkError(f"duration_s must be > 0 (got {duration_s!r})")
@@ -425,8 +506,7 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
         "num_links": chain.num_links,
         "success_probabilities": [link.success_probability for link in chain.links],
         "attempt_durations_ps": [link.attempt_duration_ps for link in chain.links],
-        "memory": {"efficiency": chain.memory.efficiency, "t1_s": _json_float(chain.memory.t1_s),
-                   "t2_s": _json_float(chain.memory.t2_s), "cutoff_s": _json_float(chain.memory.cutoff_s)},
+        "memory": _memory_dict(chain.memory),
         "swap_gate_depolarizing": chain.swap_gate_depolarizing,
         "readout_error": chain.readout_error,
         "protocol": chain.protocol,
@@ -434,25 +514,35 @@ def simulate_chain(chain: RepeaterChain, duration_s: float, seed: SeedLike = Non
         "purification_rounds": chain.purification_rounds,
         "purification_failures": proto.purification_failures,
     }
+    if any(link.blocked_attempts for link in chain.links):
+        provenance["dead_time_ps"] = [link.dead_time_ps for link in chain.links]
+        provenance["click_probabilities"] = [link.click_probability for link in chain.links]
+    if chain.node_memories is not None:
+        provenance["node_memories"] = [_memory_dict(m) for m in chain.node_memories]
+    if chain.node_swap_errors is not None:
+        provenance["node_swap_errors"] = [list(e) for e in chain.node_swap_errors]
     return ChainResult(delivered=k, duration_s=duration, pairs_per_second=k / duration,
                        fidelities=tuple(proto.fidelities), delivery_times_s=tuple(t / PS_PER_S for t in proto.times),
                        mean_fidelity=mean, fidelity_standard_error=se, discarded=proto.discarded,
                        events=sim.events_processed, wall_time_s=wall, provenance=provenance)
 
 
-def use_density_matrix(representation: str, memory: Memory) -> bool:
+def use_density_matrix(representation: str, memory) -> bool:
     """Whether pairs are held as density matrices: ``representation`` checked against the
-    memory (finite T1 leaves the Bell-diagonal family; ``"auto"`` then picks matrices)."""
+    memory, or every memory of an iterable (finite T1 leaves the Bell-diagonal family;
+    ``"auto"`` then picks matrices)."""
     if representation not in ("auto", "bell_diagonal", "density_matrix"):
         raise NetworkError(
             f"representation must be 'auto', 'bell_diagonal' or 'density_matrix' (got {representation!r})"
         )
-    if representation == "bell_diagonal" and not memory.dephasing_only:
+    mems = (memory,) if isinstance(memory, Memory) else tuple(memory)
+    relaxing = [m for m in mems if not m.dephasing_only]
+    if representation == "bell_diagonal" and relaxing:
         raise NetworkError(
-            f"memory t1_s={memory.t1_s:g} s relaxes pairs out of the Bell-diagonal family; "
+            f"memory t1_s={relaxing[0].t1_s:g} s relaxes pairs out of the Bell-diagonal family; "
             "use representation='density_matrix' (or 'auto')"
         )
-    return representation == "density_matrix" or not memory.dephasing_only
+    return representation == "density_matrix" or bool(relaxing)
 
 
 def run_until(sim: Simulator, end_ps: int, progress=None) -> None:
@@ -471,6 +561,11 @@ def mean_and_standard_error(values) -> tuple[float, float]:
     if f.size == 0:
         return math.nan, math.nan
     return float(f.mean()), float(f.std(ddof=1) / math.sqrt(f.size)) if f.size > 1 else 0.0
+
+
+def _memory_dict(m: Memory) -> dict:
+    return {"efficiency": m.efficiency, "t1_s": _json_float(m.t1_s), "t2_s": _json_float(m.t2_s),
+            "cutoff_s": _json_float(m.cutoff_s)}
 
 
 def _json_float(x: float):

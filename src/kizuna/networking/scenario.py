@@ -9,21 +9,39 @@ A scenario file (YAML or JSON; see ``examples/*.yaml``)::
       memory: {t1_s: .inf, t2_s: 0.01, cutoff_s: 0.005, efficiency: 1.0}
       swap: {gate_depolarizing: 0.0, readout_error: 0.0}
       link: {fidelity: 0.99, loss_db_per_km: 0.2, detector_efficiency: 1.0}
+      source: {rate_hz: 1.0e+6, efficiency: 0.5, g2: 0.01, indistinguishability: 0.95,
+               emission_fidelity: 0.99}          # optional: derive links from the hardware
+      detector: {efficiency: 0.9, dark_count_rate_hz: 10, dead_time_s: 1.0e-6, window_s: 1.0e-8}
     routing: shortest               # "shortest" (by length_km) or "fewest_hops"
     protocol: asap                  # "asap" or "nested" swapping (RepeaterChain)
     purification: {method: dejmps, rounds: 1}   # optional link-level pumping
     nodes:
       - A                           # a name, or {name: B, memories: 4}
-      - {name: B, memories: 4}
+      - {name: B, memories: 4, memory: {t2_s: 0.1}, swap: {gate_depolarizing: 0.02}}
+      - C
     links:
       - {nodes: [A, B], length_km: 12.5}           # any link field may override the defaults,
       - {nodes: [B, C], length_km: 20, fidelity: 0.97, success_probability: 0.05}
+      - {nodes: [A, C], length_km: 30, scheme: single_click, alpha: 0.05, detector: {dead_time_s: 1.0e-5}}
     requests:
       - {source: A, target: C}
 
 Times in seconds (``.inf`` in YAML, or ``null`` in JSON, for "never"), lengths in km, loss in
-dB/km. A link's success probability per attempt comes from its fiber (Barrett-Kok through a
-midpoint station, ``HeraldedLink.from_fiber``) unless given.
+dB/km, rates in Hz. (Write exponents with a dot, ``1.0e-6``: YAML 1.1 reads ``1e-6`` as text.)
+
+**Per-node and per-link hardware.** A node may carry its own ``memory`` and ``swap`` sections;
+their fields override ``hardware.memory`` / ``hardware.swap`` for that node (its stored qubits
+decay with its T1/T2 and cutoff, it swaps with its own Bell-measurement errors). A link may carry
+its own ``source`` and ``detector`` sections (over ``hardware.source`` / ``hardware.detector``),
+``scheme`` (``barrett_kok`` or ``single_click``) and ``alpha`` (single-click).
+
+**Links.** A link with no source, detector or scheme anywhere is the simple model: Werner pairs
+of ``fidelity`` (default 1), success per attempt from its fiber (Barrett-Kok through a midpoint
+station with the end memories' efficiencies, ``HeraldedLink.from_fiber``) unless
+``success_probability`` is given. A link with any of them is derived from the hardware
+(``HeraldedLink.from_hardware``: success probability, heralded state, attempt period, detector
+dead time); ``fidelity`` or ``success_probability``, when given, then override the derived
+state (as a Werner state) or probability.
 
 **Routing.** Requests are routed in file order on the ``networkx`` graph of the links, each on
 the shortest path (by ``length_km``, or by hops) through nodes that still have free memories:
@@ -33,13 +51,15 @@ routed, with the reason. Routed requests run at the same time on one simulator, 
 swap-as-soon-as-possible repeater chain on its own memories (``chain.py``); links shared by
 several requests are multiplexed (each request's memories make their own attempts).
 
-Errors name the file and the field: ``metro.yaml: links[2].length_km must be >= 0 (got -3)``.
+Errors name the file and the field: ``metro.yaml: links[2]: length_km must be >= 0 (got -3)``,
+``metro.yaml: nodes[3].memory.t2_s: memory t2_s must be <= 2 * t1_s ...``.
 
 This module imports ``core``, ``networking`` and networkx / PyYAML (the latter only to read YAML).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -58,7 +78,7 @@ from .chain import (
     use_density_matrix,
 )
 from .engine import PS_PER_S, Simulator, seconds_to_ps
-from .hardware import HeraldedLink, Memory
+from .hardware import Detector, Fiber, HeraldedLink, Memory, PhotonSource
 from .states import werner
 
 __all__ = ["NetworkResult", "RequestResult", "Scenario", "run_scenario"]
@@ -68,7 +88,13 @@ _TOP_KEYS = {"name", "seed", "duration_s", "hardware", "routing", "protocol", "p
              "requests"}
 _MEMORY_KEYS = {"t1_s", "t2_s", "cutoff_s", "efficiency"}
 _SWAP_KEYS = {"gate_depolarizing", "readout_error"}
-_LINK_KEYS = {"fidelity", "loss_db_per_km", "detector_efficiency", "success_probability"}
+_SOURCE_KEYS = {"rate_hz", "efficiency", "g2", "indistinguishability", "emission_fidelity"}
+_DETECTOR_KEYS = {"efficiency", "dark_count_rate_hz", "dead_time_s", "window_s"}
+_LINK_KEYS = {"fidelity", "loss_db_per_km", "detector_efficiency", "success_probability", "scheme", "alpha",
+              "source", "detector"}
+_NODE_KEYS = {"name", "memories", "memory", "swap"}
+#: Fields read as times/rates, where ``null`` (JSON) means infinity.
+_INF_KEYS = {"t1_s", "t2_s", "cutoff_s", "rate_hz"}
 
 
 def _time(value):
@@ -86,6 +112,8 @@ class Scenario:
         requests: ``((source, target), ...)``.
         duration_s, seed, name, routing, memory (``Memory``), swap (its two probabilities),
         link_defaults: as in the file.
+        node_memories: ``{name: Memory}`` for nodes with their own memory section (the others
+            use ``memory``); node_swap: ``{name: {gate_depolarizing, readout_error}}`` likewise.
         source: where it was read from (for messages).
     """
 
@@ -103,6 +131,17 @@ class Scenario:
     seed: int | None = None
     name: str = "network"
     source: str = "<scenario>"
+    node_memories: dict = field(default_factory=dict)
+    node_swap: dict = field(default_factory=dict)
+
+    def memory_of(self, node: str) -> Memory:
+        """The memory of ``node`` (its own, else the scenario's)."""
+        return self.node_memories.get(node, self.memory)
+
+    def swap_of(self, node: str) -> tuple[float, float]:
+        """``(gate_depolarizing, readout_error)`` of ``node``'s Bell measurement."""
+        d = self.node_swap.get(node, self.swap)
+        return float(d["gate_depolarizing"]), float(d["readout_error"])
 
     # --- reading ------------------------------------------------------------------------------
     @classmethod
@@ -172,20 +211,19 @@ class Scenario:
             fail("purification.rounds", f"must be a non-negative integer (got {rounds!r})")
 
         hw = data.get("hardware") or {}
-        if not isinstance(hw, dict) or set(hw) - {"memory", "swap", "link"}:
-            fail("hardware", "must be a mapping with optional memory, swap and link sections")
-        mem_d = _section(hw, "memory", _MEMORY_KEYS, fail)
-        try:
-            memory = Memory(**{k: _time(v) if k != "efficiency" else v for k, v in mem_d.items()})
-        except KizunaError as exc:
-            fail("hardware.memory", str(exc))
-        swap_d = _section(hw, "swap", _SWAP_KEYS, fail)
-        swap = {"gate_depolarizing": 0.0, "readout_error": 0.0}
-        for k, v in swap_d.items():
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
-                fail(f"hardware.swap.{k}", f"must be a probability in [0, 1] (got {v!r})")
-            swap[k] = float(v)
-        link_defaults = _section(hw, "link", _LINK_KEYS, fail)
+        if not isinstance(hw, dict) or set(hw) - {"memory", "swap", "link", "source", "detector"}:
+            fail("hardware", "must be a mapping with optional memory, swap, link, source and detector sections")
+        mem_d = _section(hw, "memory", _MEMORY_KEYS, fail, "hardware.memory")
+        memory = _model(Memory, mem_d, "hardware.memory", fail)
+        swap = _swap_section({"gate_depolarizing": 0.0, "readout_error": 0.0},
+                             _section(hw, "swap", _SWAP_KEYS, fail, "hardware.swap"), "hardware.swap", fail)
+        link_defaults = _section(hw, "link", _LINK_KEYS - {"source", "detector"}, fail, "hardware.link")
+        source_defaults = _section(hw, "source", _SOURCE_KEYS, fail, "hardware.source")
+        detector_defaults = _section(hw, "detector", _DETECTOR_KEYS, fail, "hardware.detector")
+        _model(PhotonSource, source_defaults, "hardware.source", fail)
+        _model(Detector, detector_defaults, "hardware.detector", fail)
+        node_memories: dict = {}
+        node_swap: dict = {}
 
         nodes: dict = {}
         raw_nodes = data["nodes"]
@@ -194,8 +232,8 @@ class Scenario:
         for i, item in enumerate(raw_nodes):
             where = f"nodes[{i}]"
             if isinstance(item, dict):
-                if set(item) - {"name", "memories"} or "name" not in item:
-                    fail(where, f"must have a name and optionally memories (got {sorted(item)})")
+                if set(item) - _NODE_KEYS or "name" not in item:
+                    fail(where, f"must have a name and optionally memories, memory and swap (got {sorted(item)})")
                 name, mems = item["name"], item.get("memories")
             else:
                 name, mems = item, None
@@ -207,6 +245,12 @@ class Scenario:
             if mems is not None and (isinstance(mems, bool) or not isinstance(mems, int) or mems < 1):
                 fail(f"{where}.memories", f"must be a positive integer (got {mems!r})")
             nodes[name] = mems
+            if isinstance(item, dict) and item.get("memory") is not None:
+                own = _section(item, "memory", _MEMORY_KEYS, fail, f"{where}.memory")
+                node_memories[name] = _model(Memory, mem_d | own, f"{where}.memory", fail)
+            if isinstance(item, dict) and item.get("swap") is not None:
+                own = _section(item, "swap", _SWAP_KEYS, fail, f"{where}.swap")
+                node_swap[name] = _swap_section(dict(swap), own, f"{where}.swap", fail)
 
         def node_name(value, where):
             key = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
@@ -237,9 +281,18 @@ class Scenario:
             seen.add(frozenset((a, b)))
             if "length_km" not in item:
                 fail(f"{where}.length_km", "is required")
-            spec = dict(link_defaults) | {k: v for k, v in item.items() if k != "nodes"}
+            spec = dict(link_defaults) | {k: v for k, v in item.items() if k not in ("nodes", "source", "detector")}
+            if source_defaults or "source" in item:
+                spec["source"] = source_defaults | _section(item, "source", _SOURCE_KEYS, fail, f"{where}.source")
+                _model(PhotonSource, spec["source"], f"{where}.source", fail)
+            if detector_defaults or "detector" in item:
+                spec["detector"] = detector_defaults | _section(item, "detector", _DETECTOR_KEYS, fail,
+                                                                f"{where}.detector")
+                _model(Detector, spec["detector"], f"{where}.detector", fail)
+            if "scheme" in spec and spec["scheme"] not in ("barrett_kok", "single_click"):
+                fail(f"{where}.scheme", f"must be 'barrett_kok' or 'single_click' (got {spec['scheme']!r})")
             try:
-                _build_link(spec)
+                _build_link(spec, node_memories.get(a, memory), node_memories.get(b, memory))
             except KizunaError as exc:
                 fail(where, str(exc))
             links.append({"nodes": (a, b), **spec})
@@ -258,8 +311,8 @@ class Scenario:
         return cls(nodes=nodes, links=tuple(links), requests=tuple(requests), duration_s=duration,
                    memory=memory, swap=swap, link_defaults=dict(link_defaults), routing=routing,
                    protocol=protocol, purification=method if rounds else None, purification_rounds=rounds if method else 0,
-                   seed=seed,
-                   name=str(data.get("name", "network")), source=source)
+                   seed=seed, name=str(data.get("name", "network")), source=source,
+                   node_memories=node_memories, node_swap=node_swap)
 
     def graph(self):
         """The ``networkx.Graph`` of the links (edge attribute ``length_km``)."""
@@ -272,23 +325,61 @@ class Scenario:
         return g
 
 
-def _section(hw: dict, name: str, keys: set, fail) -> dict:
-    d = hw.get(name) or {}
+def _section(parent: dict, name: str, keys: set, fail, where: str) -> dict:
+    d = parent.get(name) or {}
     if not isinstance(d, dict):
-        fail(f"hardware.{name}", f"must be a mapping (got {d!r})")
+        fail(where, f"must be a mapping (got {d!r})")
     extra = set(d) - keys
     if extra:
-        fail(f"hardware.{name}", f"unknown field(s) {', '.join(sorted(extra))}; expected {', '.join(sorted(keys))}")
+        fail(where, f"unknown field(s) {', '.join(sorted(map(str, extra)))}; expected {', '.join(sorted(keys))}")
     return dict(d)
 
 
-def _build_link(spec: dict) -> HeraldedLink:
-    fid = spec.get("fidelity", 1.0)
-    return HeraldedLink.from_fiber(
-        spec["length_km"], state=werner(fid), loss_db_per_km=spec.get("loss_db_per_km", 0.2),
-        detector_efficiency=spec.get("detector_efficiency", 1.0),
-        success_probability=spec.get("success_probability"),
-    )
+def _model(cls, fields: dict, where: str, fail):
+    """``cls(**fields)`` (``null`` times read as infinite); an error names the field it is
+    about (``where.field``: the field named first in the model's message)."""
+    try:
+        return cls(**{k: _time(v) if k in _INF_KEYS else v for k, v in fields.items()})
+    except KizunaError as exc:
+        msg = str(exc)
+        hits = [(msg.find(k), k) for k in fields if k in msg]
+        fail(f"{where}.{min(hits)[1]}" if hits else where, msg)
+
+
+def _swap_section(base: dict, own: dict, where: str, fail) -> dict:
+    out = dict(base)
+    for k, v in own.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+            fail(f"{where}.{k}", f"must be a probability in [0, 1] (got {v!r})")
+        out[k] = float(v)
+    return out
+
+
+def _build_link(spec: dict, memory_a: Memory, memory_b: Memory) -> HeraldedLink:
+    """The ``HeraldedLink`` of a link's spec between nodes with these memories (see the
+    module docstring: the simple model, or derived from the hardware)."""
+    if not any(k in spec for k in ("source", "detector", "scheme")):
+        return HeraldedLink.from_fiber(
+            spec["length_km"], state=werner(spec.get("fidelity", 1.0)), loss_db_per_km=spec.get("loss_db_per_km", 0.2),
+            memory_efficiency=math.sqrt(memory_a.efficiency * memory_b.efficiency),  # p = eta_a eta_b / 2
+            detector_efficiency=spec.get("detector_efficiency", 1.0),
+            success_probability=spec.get("success_probability"),
+        )
+    fiber = Fiber(spec["length_km"], spec.get("loss_db_per_km", 0.2))
+    det = dict(spec.get("detector", {}))
+    if "detector_efficiency" in spec:
+        det.setdefault("efficiency", spec["detector_efficiency"])
+    source = PhotonSource(**{k: _time(v) if k in _INF_KEYS else v for k, v in spec.get("source", {}).items()})
+    link = HeraldedLink.from_hardware(fiber, source, Detector(**det), (memory_a, memory_b),
+                                      scheme=spec.get("scheme", "barrett_kok"), alpha=spec.get("alpha", 0.1))
+    changes = {}
+    if "fidelity" in spec:
+        changes["state"] = werner(spec["fidelity"])
+    if spec.get("success_probability") is not None:
+        p = spec["success_probability"]
+        changes["success_probability"] = p
+        changes["click_probability"] = max(link.click_probability, float(p)) if isinstance(p, (int, float)) else None
+    return dataclasses.replace(link, **changes) if changes else link
 
 
 @dataclass(frozen=True)
@@ -383,7 +474,7 @@ def run_scenario(scenario: Scenario, seed=None, *, progress=None, representation
     if not isinstance(scenario, Scenario):
         raise NetworkError(f"scenario must be a Scenario (got {type(scenario).__name__})")
     sim = Simulator(seed if seed is not None else scenario.seed)
-    dm = use_density_matrix(representation, scenario.memory)
+    dm = use_density_matrix(representation, (scenario.memory, *scenario.node_memories.values()))
     g = scenario.graph()
     routes = route(scenario, g)
     protos = []
@@ -391,9 +482,13 @@ def run_scenario(scenario: Scenario, seed=None, *, progress=None, representation
         if path is None:
             protos.append(None)
             continue
-        links = tuple(_build_link(g.edges[a, b]["spec"]) for a, b in itertools.pairwise(path))
+        links = tuple(_build_link(g.edges[a, b]["spec"], scenario.memory_of(a), scenario.memory_of(b))
+                      for a, b in itertools.pairwise(path))
+        per_node = any(n in scenario.node_memories or n in scenario.node_swap for n in path)
         chain = RepeaterChain(links, scenario.memory, scenario.swap["gate_depolarizing"], scenario.swap["readout_error"],
-                              scenario.protocol, scenario.purification, scenario.purification_rounds)
+                              scenario.protocol, scenario.purification, scenario.purification_rounds,
+                              node_memories=tuple(scenario.memory_of(n) for n in path) if per_node else None,
+                              node_swap_errors=tuple(scenario.swap_of(n) for n in path) if per_node else None)
         proto = _ChainSim(chain, sim, dm)
         protos.append(proto)
     for proto in protos:
