@@ -18,6 +18,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import qasm2
+from ._files import from_json, load, save, to_json
 from .computing.batch import run_batch
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
 from .computing.device import Device, GateProperties, QubitProperties
@@ -34,6 +35,7 @@ from .errors import (
     ChannelError,
     CircuitError,
     DeviceError,
+    FileFormatError,
     KizunaError,
     MemoryLimitError,
     NoiseModelError,
@@ -52,6 +54,7 @@ __all__ = [
     "Condition",
     "Device",
     "DeviceError",
+    "FileFormatError",
     "ExpectationResult",
     "GateProperties",
     "Instruction",
@@ -75,9 +78,13 @@ __all__ = [
     "channels",
     "density_matrix",
     "expectation",
+    "from_json",
+    "load",
     "qasm2",
     "run",
     "run_batch",
+    "save",
     "statevector",
+    "to_json",
     "transpile",
 ]

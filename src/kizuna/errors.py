@@ -25,7 +25,9 @@ The tree::
     │                                     a matching decoder cannot take
     ├── InteropError (ValueError)         an object of another tool Kizuna cannot represent (or
     │                                     back), or a missing optional package
-    └── ServiceError (ValueError)         a job-service request that cannot be served
+    ├── ServiceError (ValueError)         a job-service request that cannot be served
+    └── FileFormatError (ValueError)      a saved Kizuna file that cannot be read, or an
+                                          object that cannot be saved
 
 This module imports nothing from Kizuna.
 """
@@ -37,6 +39,7 @@ __all__ = [
     "ChannelError",
     "CircuitError",
     "DeviceError",
+    "FileFormatError",
     "InteropError",
     "KizunaError",
     "MemoryLimitError",
@@ -177,3 +180,9 @@ class InteropError(KizunaError, ValueError):
 class ServiceError(KizunaError, ValueError):
     """A job-service request that cannot be served: bad credentials, a quota exceeded, an
     unknown job, a server that cannot be reached (the message names the job, project or URL)."""
+
+
+class FileFormatError(KizunaError, ValueError):
+    """A Kizuna file that cannot be read (not JSON, not a Kizuna document, a newer format, an
+    unknown type, a missing or stale ``.npz``), or an object that cannot be saved; the message
+    names the file and the problem."""

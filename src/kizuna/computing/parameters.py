@@ -83,6 +83,17 @@ class ParameterExpression:
 
     # --- structure -------------------------------------------------------------------------
     @property
+    def op(self) -> str:
+        """The operation at the root of the expression tree (``"add"``, ``"mul"``, ``"neg"``,
+        ``"cos"``, ...; ``"param"`` for a ``Parameter``)."""
+        return self._op
+
+    @property
+    def args(self) -> tuple:
+        """The operands of ``op``: numbers and sub-expressions, in order."""
+        return self._args
+
+    @property
     def parameters(self) -> frozenset[Parameter]:
         """The free ``Parameter`` symbols this expression depends on."""
         out: set[Parameter] = set()

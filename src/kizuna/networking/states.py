@@ -102,8 +102,11 @@ class BellDiagonalState:
                 "coefficients must be four non-negative probabilities of (Phi+, Psi+, Psi-, Phi-) "
                 f"summing to 1 (got {self.coefficients!r})"
             )
-        c = np.clip(c, 0.0, None)
-        object.__setattr__(self, "coefficients", tuple(float(v) for v in c / c.sum()))
+        if c.min() < 0 or abs(c.sum() - 1) > 8 * np.finfo(np.float64).eps:
+            c = np.clip(c, 0.0, None)
+            c = c / c.sum()
+        # coefficients already normalised to rounding stay as given (saved files reload exactly)
+        object.__setattr__(self, "coefficients", tuple(float(v) for v in c))
 
     @property
     def fidelity(self) -> float:
