@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 
 from . import errors as _errors
-from .errors import FileFormatError
 from .core._io import atomic_write_bytes, atomic_write_text
+from .errors import FileFormatError
 
 __all__ = [
     "EXCLUDED",
