@@ -371,6 +371,33 @@ class Circuit:
         self._instructions.append(ins)
         return self
 
+    def append_instruction(self, ins: Instruction) -> Circuit:
+        """Append a ready-made ``Instruction`` (what converters from other tools build), after
+        checking that its qubits are distinct and in range and that its clbits and condition
+        bits exist. A condition may read any clbits, e.g. one bit of a register. Inside an
+        ``if_test`` block the block's condition replaces the instruction's.
+
+        Raises:
+            CircuitError: not an Instruction, or an index out of range or repeated.
+
+        Example:
+            >>> from kizuna import Circuit
+            >>> from kizuna.computing.circuit import Condition, Instruction
+            >>> c = Circuit(2, 2).h(0).measure(0, 1)
+            >>> _ = c.append_instruction(Instruction("x", (1,), condition=Condition("c", (1,), 1)))
+            >>> str(c.instructions[-1].condition)
+            'if(c==1)'
+        """
+        if not isinstance(ins, Instruction):
+            raise CircuitError(f"append_instruction needs an Instruction (got {type(ins).__name__})")
+        for q in ins.qubits:
+            self._check_qubit(q)
+        if len(set(ins.qubits)) != len(ins.qubits):
+            raise CircuitError(f"{ins.name} acts on repeated qubits {ins.qubits}")
+        for b in ins.clbits + (ins.condition.clbits if ins.condition is not None else ()):
+            self._check_clbit(b)
+        return self._add(ins)
+
     @staticmethod
     def _broadcast(args: Sequence, what: str) -> list[tuple]:
         """Zip sequence arguments, repeating single ones (OpenQASM 2 register broadcasting)."""

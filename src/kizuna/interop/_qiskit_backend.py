@@ -405,9 +405,9 @@ def _drop_idle_qubits(circuit: Circuit) -> tuple[Circuit, tuple[int, ...]]:
         if ins.name == "barrier":
             qs = tuple(index[q] for q in ins.qubits if q in index)
             if qs:
-                out._add(ins.replace(qubits=qs))
+                out.append_instruction(ins.replace(qubits=qs))
             continue
-        out._add(ins.replace(qubits=tuple(index[q] for q in ins.qubits)))
+        out.append_instruction(ins.replace(qubits=tuple(index[q] for q in ins.qubits)))
     return out, tuple(active)
 
 

@@ -381,7 +381,7 @@ def from_qiskit(qc, *, name=None) -> Circuit:
             qc,
         )
     for ins in instructions:
-        out._add(ins)
+        out.append_instruction(ins)
     return out
 
 

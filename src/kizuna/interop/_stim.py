@@ -700,7 +700,7 @@ class _FromStim:
             raise self.fail(f"{rec_t} reaches before the first measurement")
         # Circuit.if_test compares whole registers; one clbit of 'rec' needs a Condition of its own
         ins = Instruction(pauli, (q_t.value,), condition=Condition("rec", (clbit,), 1))
-        self.out._add(ins)
+        self.out.append_instruction(ins)
 
     def noise_op(self, name, args, targets):
         if name in ("I_ERROR", "II_ERROR"):
