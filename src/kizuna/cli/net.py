@@ -1,5 +1,6 @@
-"""``kizuna net``: ``chain`` (a repeater chain of equal links) and ``run`` (a scenario file):
-simulate quantum networks and report delivered pairs per second and fidelity."""
+"""``kizuna net``: ``chain`` (a repeater chain of equal links: Werner links, or links derived
+from the source, fiber, detector and memory hardware) and ``run`` (a scenario file): simulate
+quantum networks and report delivered pairs per second and fidelity."""
 
 from __future__ import annotations
 
@@ -39,12 +40,82 @@ def _progress_bar():
     return bar, (lambda frac: bar.update(task, completed=frac))
 
 
+#: The hardware options of ``net chain``: option -> (model section, field). Any of them (or
+#: ``--scheme``) makes the links hardware-derived (``HeraldedLink.from_hardware``).
+_HARDWARE_OPTIONS = {
+    "--source-rate-hz": ("source", "rate_hz"),
+    "--source-efficiency": ("source", "efficiency"),
+    "--g2": ("source", "g2"),
+    "--indistinguishability": ("source", "indistinguishability"),
+    "--emission-fidelity": ("source", "emission_fidelity"),
+    "--detector-efficiency": ("detector", "efficiency"),
+    "--dark-count-rate-hz": ("detector", "dark_count_rate_hz"),
+    "--dead-time-s": ("detector", "dead_time_s"),
+    "--window-s": ("detector", "window_s"),
+    "--memory-efficiency": ("memory", "efficiency"),
+    "--alpha": ("link", "alpha"),
+}
+_SCHEMES = {"barrett-kok": "barrett_kok", "barrett_kok": "barrett_kok", "single-click": "single_click",
+            "single_click": "single_click"}
+
+
+def _model(cls, fields: dict, options: dict):
+    """``cls(**fields)``; an error is prefixed with the option it is about (``options``:
+    field -> option name), so ``efficiency`` of the source and of the detector are told apart."""
+    from kizuna.errors import KizunaError
+
+    try:
+        return cls(**fields)
+    except KizunaError as exc:
+        msg = str(exc)
+        hits = sorted((msg.find(f), opt) for f, opt in options.items() if f in msg)
+        raise CliError(f"{hits[0][1]}: {msg}" if hits else msg) from None
+
+
+def _hardware_chain(links: int, length_km: float, loss_db_per_km: float, given: dict, scheme: str | None,
+                    t1_s: float, t2_s: float, cutoff_s: float, swap_depolarizing: float, readout_error: float):
+    """The hardware-derived chain of ``net chain`` (``given``: hardware option -> value, for the
+    options on the command line)."""
+    from kizuna.networking import (
+        Detector,
+        Fiber,
+        HeraldedLink,
+        Memory,
+        PhotonSource,
+        RepeaterChain,
+    )
+
+    if scheme is not None and scheme not in _SCHEMES:
+        raise CliError(f"--scheme must be barrett-kok or single-click (got {scheme!r})")
+    scheme = _SCHEMES[scheme or "barrett-kok"]
+    if "--alpha" in given and scheme != "single_click":
+        raise CliError("--alpha is the single-click bright-state population; it needs --scheme single-click")
+    fields: dict = {"source": {}, "detector": {}, "memory": {}, "link": {}}
+    names: dict = {"source": {}, "detector": {}, "memory": {}, "link": {}}
+    for option, value in given.items():
+        section, name = _HARDWARE_OPTIONS[option]
+        fields[section][name] = value
+        names[section][name] = option
+    names["memory"] |= {"t1_s": "--t1-s", "t2_s": "--t2-s", "cutoff_s": "--cutoff-s"}
+    source = _model(PhotonSource, fields["source"], names["source"])
+    detector = _model(Detector, fields["detector"], names["detector"])
+    memory = _model(Memory, {**fields["memory"], "t1_s": t1_s, "t2_s": t2_s, "cutoff_s": cutoff_s}, names["memory"])
+    fiber = Fiber(length_km, loss_db_per_km)
+    link = _model(lambda **kw: HeraldedLink.from_hardware(fiber, source, detector, memory, scheme=scheme, **kw),
+                  fields["link"], {"alpha": "--alpha"})
+    chain = RepeaterChain((link,) * links, memory=memory, swap_gate_depolarizing=swap_depolarizing,
+                          readout_error=readout_error)
+    return chain, scheme
+
+
 @app.command("chain")
 def chain(
     links: Annotated[int, typer.Option("--links", "-n", min=1, help="Number of equal elementary links.")] = 4,
     link_fidelity: Annotated[
-        float, typer.Option("--link-fidelity", "-f", help="Fidelity of each heralded link (a Werner state).")
-    ] = 1.0,
+        float | None,
+        typer.Option("--link-fidelity", "-f", help="Fidelity of each heralded link (a Werner state). Default: 1. "
+                                                  "Not with the hardware options.", show_default=False)
+    ] = None,
     length_km: Annotated[float, typer.Option("--length-km", "-L", help="Length of each link in km.")] = 10.0,
     duration_s: Annotated[float, typer.Option("--duration-s", "-t", help="Simulated time in seconds.")] = 1.0,
     seed: Annotated[
@@ -58,38 +129,126 @@ def chain(
         float | None,
         typer.Option("--success-probability", "-p",
                      help="Success probability of one link attempt (default: Barrett-Kok over the fiber's "
-                          "loss, 0.2 dB/km).", show_default=False),
+                          "loss, 0.2 dB/km). Not with the hardware options.", show_default=False),
     ] = None,
     loss_db_per_km: Annotated[float, typer.Option("--loss-db-per-km", help="Fiber attenuation.")] = 0.2,
     swap_depolarizing: Annotated[
-        float, typer.Option("--swap-depolarizing", help="Two-qubit depolarizing probability of a Bell measurement.")
+        float, typer.Option("--swap-depolarizing", "--swap-gate-error",
+                            help="Two-qubit depolarizing probability of a Bell measurement.")
     ] = 0.0,
     readout_error: Annotated[
-        float, typer.Option("--readout-error", help="Probability each Bell-measurement bit is misread.")
+        float, typer.Option("--readout-error", "--measurement-error",
+                            help="Probability each Bell-measurement bit is misread.")
     ] = 0.0,
     representation: Annotated[
         str, typer.Option("--representation", help="auto, bell_diagonal or density_matrix.")
     ] = "auto",
+    scheme: Annotated[
+        str | None,
+        typer.Option("--scheme", help="Derive the links from the hardware with this heralding scheme: barrett-kok "
+                                      "or single-click (default barrett-kok when another hardware option is given).",
+                     show_default=False, rich_help_panel="Hardware-derived links"),
+    ] = None,
+    source_rate_hz: Annotated[
+        float | None, typer.Option("--source-rate-hz", help="Photon source trigger rate in Hz. Default: no limit.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    source_efficiency: Annotated[
+        float | None, typer.Option("--source-efficiency", help="Probability a trigger puts a photon in the fiber. "
+                                   "Default: 1.", show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    g2: Annotated[
+        float | None, typer.Option("--g2", help="Source g2(0). Default: 0.", show_default=False,
+                                   rich_help_panel="Hardware-derived links")
+    ] = None,
+    indistinguishability: Annotated[
+        float | None, typer.Option("--indistinguishability", help="Photon indistinguishability M. Default: 1.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    emission_fidelity: Annotated[
+        float | None, typer.Option("--emission-fidelity", help="Fidelity of the spin-photon state. Default: 1.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    detector_efficiency: Annotated[
+        float | None, typer.Option("--detector-efficiency", help="Detector efficiency. Default: 1.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    dark_count_rate_hz: Annotated[
+        float | None, typer.Option("--dark-count-rate-hz", help="Dark counts per second. Default: 0.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    dead_time_s: Annotated[
+        float | None, typer.Option("--dead-time-s", help="Detector dead time after a click, seconds. Default: 0.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    window_s: Annotated[
+        float | None, typer.Option("--window-s", help="Detection window of one attempt, seconds. Default: 1e-9.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="Single-click bright-state population. Default: 0.1.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
+    memory_efficiency: Annotated[
+        float | None, typer.Option("--memory-efficiency", help="Memory photon emission efficiency. Default: 1.",
+                                   show_default=False, rich_help_panel="Hardware-derived links")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")] = False,
     samples: Annotated[bool, typer.Option("--samples", help="With --json: include every pair's fidelity.")] = False,
 ) -> None:
-    """Simulate a repeater chain (swap as soon as possible) and report pairs per second and fidelity."""
-    from kizuna.networking import Memory, RepeaterChain, simulate_chain
+    """Simulate a repeater chain (swap as soon as possible) and report pairs per second and fidelity.
 
-    memory = Memory(t1_s=t1_s, t2_s=t2_s, cutoff_s=cutoff_s)
-    spec = RepeaterChain.uniform(links, length_km=length_km, link_fidelity=link_fidelity,
-                                 success_probability=success_probability, memory=memory,
-                                 loss_db_per_km=loss_db_per_km, swap_gate_depolarizing=swap_depolarizing,
-                                 readout_error=readout_error)
+    The links herald Werner pairs of --link-fidelity, or, with --scheme or any other hardware
+    option, are derived from the source, fiber, detector and memories (success probability,
+    heralded state, attempt period, detector dead time)."""
+    from kizuna.networking import Memory, RepeaterChain, simulate_chain
+    from kizuna.networking.sweep import link_figures
+
+    values = {"--source-rate-hz": source_rate_hz, "--source-efficiency": source_efficiency, "--g2": g2,
+              "--indistinguishability": indistinguishability, "--emission-fidelity": emission_fidelity,
+              "--detector-efficiency": detector_efficiency, "--dark-count-rate-hz": dark_count_rate_hz,
+              "--dead-time-s": dead_time_s, "--window-s": window_s, "--alpha": alpha,
+              "--memory-efficiency": memory_efficiency}
+    given = {k: v for k, v in values.items() if v is not None}
+    hardware = scheme is not None or bool(given)
+    if hardware:
+        named = (["--scheme"] if scheme is not None else []) + list(given)
+        for option, value in (("--link-fidelity", link_fidelity), ("--success-probability", success_probability)):
+            if value is not None:
+                raise CliError(f"{option} sets a Werner link; it cannot be combined with the hardware-derived link "
+                               f"of {', '.join(named)} (drop one)")
+        spec, scheme = _hardware_chain(links, length_km, loss_db_per_km, given, scheme, t1_s, t2_s, cutoff_s,
+                                       swap_depolarizing, readout_error)
+    else:
+        memory = Memory(t1_s=t1_s, t2_s=t2_s, cutoff_s=cutoff_s)
+        spec = RepeaterChain.uniform(links, length_km=length_km,
+                                     link_fidelity=1.0 if link_fidelity is None else link_fidelity,
+                                     success_probability=success_probability, memory=memory,
+                                     loss_db_per_km=loss_db_per_km, swap_gate_depolarizing=swap_depolarizing,
+                                     readout_error=readout_error)
     bar, update = _progress_bar()
     with bar:
         result = simulate_chain(spec, duration_s, seed=seed, representation=representation, progress=update)
+    link = spec.links[0]
+    figures = link_figures(link)
     if as_json:
-        out(json.dumps(result.to_dict(include_samples=samples)))
+        doc = result.to_dict(include_samples=samples)
+        doc["link"] = {"model": "hardware" if hardware else "werner",
+                       "scheme": scheme.replace("_", "-") if hardware else None, **figures}
+        out(json.dumps(doc))
         return
     f = "n/a" if result.delivered == 0 else f"{result.mean_fidelity:.6f} ± {result.fidelity_standard_error:.6f}"
-    out(f"repeater chain: {links} link(s) of {length_km:g} km, link fidelity {link_fidelity:g}, "
-        f"success probability {spec.links[0].success_probability:.4g} per attempt, seed {result.provenance['seed']}")
+    if hardware:
+        out(f"repeater chain: {links} link(s) of {length_km:g} km, {scheme.replace('_', '-')} links from the "
+            f"hardware, seed {result.provenance['seed']}")
+        out(f"link: success probability {link.success_probability:.4g} per attempt, attempt period "
+            f"{figures['attempt_period_s']:.4g} s, heralded fidelity {link.fidelity:.6f}")
+        out(f"      click probability {link.click_probability:.4g}, dead time {figures['dead_time_s']:g} s blocks "
+            f"{link.blocked_attempts} attempt(s) per click; alone {link.success_rate_hz:.6g} heralds per second")
+    else:
+        lf = 1.0 if link_fidelity is None else link_fidelity
+        out(f"repeater chain: {links} link(s) of {length_km:g} km, link fidelity {lf:g}, "
+            f"success probability {link.success_probability:.4g} per attempt, seed {result.provenance['seed']}")
     out(f"delivered pairs:  {result.delivered} in {result.duration_s:g} s ({result.pairs_per_second:.6g} per second)")
     out(f"mean fidelity:    {f}")
     if result.discarded:

@@ -11,7 +11,8 @@ repeater chains.
   ``barrett_kok``, ``single_click`` -- hardware;
 * ``RepeaterChain`` and ``simulate_chain`` -- repeater chains (swap as soon as possible or
   nested, link-level entanglement pumping, memory cutoffs); ``sweep_chain`` -- rate and
-  fidelity against one parameter, on any executor, seeds spawned per point;
+  fidelity against one parameter (hardware ones too: source, detector, dead time), on any
+  executor, seeds spawned per point; ``link_figures`` -- a heralded link's derived figures;
 * ``Scenario`` and ``run_scenario`` -- YAML/JSON network scenarios: a topology, hardware and
   requests, routed on the topology's graph (``kizuna net run``);
 * ``kizuna.networking.qkd`` -- quantum key distribution: key-rate models (GLLP decoy BB84,
@@ -49,7 +50,7 @@ from .states import (
     teleportation_fidelity,
     werner,
 )
-from .sweep import ChainSweep, sweep_chain
+from .sweep import ChainSweep, link_figures, sweep_chain
 
 __all__ = [
     "PS_PER_S",
@@ -71,6 +72,7 @@ __all__ = [
     "chsh_value",
     "dephasing_probability",
     "fidelity",
+    "link_figures",
     "purify_bbpssw",
     "purify_dejmps",
     "purify_density_matrices",
