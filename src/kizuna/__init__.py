@@ -17,7 +17,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import qasm2
+from . import qasm2, qasm3
 from ._files import from_json, load, save, to_json
 from .computing.batch import run_batch
 from .computing.circuit import Circuit, CompositeGate, Condition, Instruction, Register
@@ -81,6 +81,7 @@ __all__ = [
     "from_json",
     "load",
     "qasm2",
+    "qasm3",
     "run",
     "run_batch",
     "save",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -102,6 +103,24 @@ def test_run_teleportation_recovers_the_state(capsys):
     counts = json.loads(out)["counts"]
     ones = sum(n for key, n in counts.items() if key.split(" ")[0] == "1")  # register c2
     assert abs(ones / 4000 - 0.75) < 0.03
+
+
+def test_run_reads_openqasm_3_files(capsys, tmp_path):
+    # examples/teleportation.qasm3 moves ry(0.7)|0> to q[2]: P(out = 1) = sin^2(0.35)
+    code, out, _ = run_cli(capsys, "run", str(EXAMPLES / "teleportation.qasm3"), "--shots", "20000", "--seed", "3",
+                           "--json")
+    assert code == 0
+    counts = json.loads(out)["counts"]
+    ones = sum(n for key, n in counts.items() if key.split(" ")[0] == "1")  # register out (declared last)
+    p = math.sin(0.35) ** 2
+    assert abs(ones / 20000 - p) < 4 * math.sqrt(p * (1 - p) / 20000)
+    # detected by the header too, whatever the suffix; errors keep file:line:col
+    bad = tmp_path / "bad.qasm"
+    bad.write_text("// a comment first\nOPENQASM 3.0;\nqubit[1] q;\nh q[0]\nbit b;\n")
+    code, _, err = run_cli(capsys, "run", str(bad))
+    assert code == 1
+    assert_one_error_line(err)
+    assert f"{bad}:5:" in err or f"{bad}:4:" in err
 
 
 def test_run_grover_finds_the_marked_item(capsys):

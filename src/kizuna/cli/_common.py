@@ -27,12 +27,22 @@ def note(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def _starts_with_openqasm3(path: Path) -> bool:
+    import re
+
+    with open(path, "rb") as f:
+        head = f.read(4096).decode("utf-8", "replace")
+    head = re.sub(r"//[^\n]*|/\*.*?\*/", "", head, flags=re.DOTALL)
+    return re.match(r"\s*OPENQASM\s+3", head) is not None
+
+
 def load_circuit(path: Path):
-    """Read an OpenQASM 2 file into a ``Circuit``.
+    """Read an OpenQASM file into a ``Circuit``: OpenQASM 3 when the name ends in ``.qasm3`` or
+    the text starts with ``OPENQASM 3`` (needs the ``qasm3`` extra), else OpenQASM 2.
 
     Raises:
-        CliError: the file is missing or unreadable.
-        QasmError: the text is not valid OpenQASM 2 (``file:line:col: message``).
+        CliError: the file is missing or unreadable, or OpenQASM 3's parser is not installed.
+        QasmError: the text is not valid OpenQASM (``file:line:col: message``).
     """
     import kizuna
 
@@ -43,6 +53,11 @@ def load_circuit(path: Path):
     if not os.access(path, os.R_OK):
         raise CliError(f"{path}: permission denied")
     try:
+        if path.suffix == ".qasm3" or _starts_with_openqasm3(path):
+            try:
+                return kizuna.qasm3.load(path)
+            except kizuna.errors.InteropError as e:
+                raise CliError(f"{path}: {e}") from e
         return kizuna.qasm2.load(path)
     except UnicodeDecodeError as e:
         raise CliError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from e
