@@ -51,7 +51,7 @@ def _root(
 
 
 def _build_app() -> typer.Typer:
-    from . import devices, draw, info, net, qec, qkd, run, sense
+    from . import devices, draw, info, net, qec, qkd, run, sense, service
 
     app = typer.Typer(
         name="kizuna",
@@ -69,6 +69,13 @@ def _build_app() -> typer.Typer:
     app.add_typer(qec.app, name="qec")
     app.add_typer(qkd.app, name="qkd")
     app.add_typer(sense.app, name="sense")
+    app.command("serve")(service.serve)
+    app.command("worker")(service.worker)
+    app.command("submit")(service.submit)
+    app.command("jobs")(service.jobs)
+    app.command("result")(service.result)
+    app.command("cancel")(service.cancel)
+    app.add_typer(service.admin_app, name="admin")
     return app
 
 
