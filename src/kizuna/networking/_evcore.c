@@ -1,6 +1,6 @@
 /* The compiled event core of kizuna.networking.engine.Simulator.
  *
- * A binary heap of C structs ordered by (time_ps, seq): the same total order as the pure-Python
+ * A binary heap of C structs ordered by (time_ps, seq) (one 128-bit key): the same total order as the pure-Python
  * engine's heap of (time, seq, fn, args) tuples, so both run the same events in the same order.
  * Two kinds of entry: a call fn(*args) (kind CALL) and a generator-process step that sends a
  * value into a generator (kind STEP). `run` pops and dispatches in C; `schedule` is a fastcall
@@ -15,9 +15,10 @@
 
 enum { KIND_CALL = 0, KIND_STEP = 1 };
 
+typedef unsigned __int128 Key; /* (time << 64) | seq: one comparison orders by time, then seq */
+
 typedef struct {
-    int64_t t;
-    uint64_t seq;
+    Key key;
     PyObject *a; /* CALL: the callable; STEP: the generator */
     PyObject *b; /* CALL: the argument tuple; STEP: the value to send */
     int kind;
@@ -37,9 +38,9 @@ typedef struct {
 static PyObject *SignalType = NULL;   /* engine.Signal */
 static PyObject *NetworkError = NULL; /* kizuna.errors.NetworkError */
 
-static inline int entry_less(const Entry *x, const Entry *y) {
-    return x->t < y->t || (x->t == y->t && x->seq < y->seq);
-}
+static inline int64_t entry_time(const Entry *e) { return (int64_t)(uint64_t)(e->key >> 64); }
+
+static inline uint64_t entry_seq(const Entry *e) { return (uint64_t)e->key; }
 
 static int heap_push(Core *c, int64_t t, PyObject *a, PyObject *b, int kind) {
     if (c->size == c->cap) {
@@ -52,14 +53,14 @@ static int heap_push(Core *c, int64_t t, PyObject *a, PyObject *b, int kind) {
         c->heap = nh;
         c->cap = ncap;
     }
-    Entry e = {t, ++c->seq, a, b, kind};
+    Entry e = {((Key)(uint64_t)t << 64) | (Key)(++c->seq), a, b, kind};
     Py_INCREF(a);
     Py_INCREF(b);
     Entry *h = c->heap;
     Py_ssize_t i = c->size++;
     while (i > 0) {
         Py_ssize_t p = (i - 1) >> 1;
-        if (!entry_less(&e, &h[p])) break;
+        if (e.key >= h[p].key) break;
         h[i] = h[p];
         i = p;
     }
@@ -67,7 +68,9 @@ static int heap_push(Core *c, int64_t t, PyObject *a, PyObject *b, int kind) {
     return 0;
 }
 
-/* Remove the smallest entry into *out (the caller owns its references). */
+/* Remove the smallest entry into *out (the caller owns its references). Floyd's variant: the
+ * hole at the root walks down to a leaf along the smaller children (one comparison a level),
+ * then the last entry, usually among the latest, sifts up from there (a step or two). */
 static void heap_pop(Core *c, Entry *out) {
     Entry *h = c->heap;
     *out = h[0];
@@ -77,10 +80,15 @@ static void heap_pop(Core *c, Entry *out) {
     for (;;) {
         Py_ssize_t l = 2 * i + 1;
         if (l >= n) break;
-        Py_ssize_t r = l + 1, m = (r < n && entry_less(&h[r], &h[l])) ? r : l;
-        if (!entry_less(&h[m], &last)) break;
+        Py_ssize_t m = (l + 1 < n && h[l + 1].key < h[l].key) ? l + 1 : l;
         h[i] = h[m];
         i = m;
+    }
+    while (i > 0) {
+        Py_ssize_t p = (i - 1) >> 1;
+        if (h[p].key <= last.key) break;
+        h[i] = h[p];
+        i = p;
     }
     h[i] = last;
 }
@@ -233,11 +241,11 @@ static PyObject *Core_run(Core *c, PyObject *args, PyObject *kwds) {
     long long n = 0;
     int failed = 0;
     while (c->size && n != limit) {
-        if (has_end && c->heap[0].t > end) break;
+        if (has_end && entry_time(&c->heap[0]) > end) break;
         Entry e;
         heap_pop(c, &e);
         if (c->cancelled && PySet_GET_SIZE(c->cancelled)) {
-            PyObject *key = PyLong_FromUnsignedLongLong(e.seq);
+            PyObject *key = PyLong_FromUnsignedLongLong(entry_seq(&e));
             if (!key) {
                 failed = 1;
             } else {
@@ -257,7 +265,7 @@ static PyObject *Core_run(Core *c, PyObject *args, PyObject *kwds) {
                 break;
             }
         }
-        c->now = e.t;
+        c->now = entry_time(&e);
         n++;
         if (e.kind == KIND_CALL) {
             PyObject *res = PyObject_Vectorcall(e.a, &PyTuple_GET_ITEM(e.b, 0), PyTuple_GET_SIZE(e.b), NULL);
@@ -271,7 +279,7 @@ static PyObject *Core_run(Core *c, PyObject *args, PyObject *kwds) {
     }
     c->events_processed += n;
     if (failed) return NULL;
-    if (has_end && end > c->now && (!c->size || c->heap[0].t > end)) c->now = end;
+    if (has_end && end > c->now && (!c->size || entry_time(&c->heap[0]) > end)) c->now = end;
     return PyLong_FromLongLong(n);
 }
 
