@@ -70,6 +70,9 @@ def worker(
     isolation: Annotated[str, typer.Option("--isolation", help="process (time limits enforced) or thread.")]
     = "process",
     once: Annotated[bool, typer.Option("--once", help="Stop when the queue is empty.")] = False,
+    dask_scheduler: Annotated[str | None, typer.Option(
+        "--dask-scheduler", help="Dask scheduler address (tcp://host:8786) for the shot chunks of large "
+        "circuit jobs.", show_default=False)] = None,
 ) -> None:
     """Take jobs from the service's database and run them."""
     import logging
@@ -79,7 +82,8 @@ def worker(
     if isolation not in ("process", "thread"):
         raise CliError(f"--isolation must be process or thread (got {isolation!r})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    n = run_worker(database_url, once=once, poll_s=poll_s, lease_s=lease_s, isolation=isolation)
+    n = run_worker(database_url, once=once, poll_s=poll_s, lease_s=lease_s, isolation=isolation,
+                   dask_scheduler=dask_scheduler)
     note(f"worker finished {n} job(s)")
 
 

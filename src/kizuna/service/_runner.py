@@ -296,10 +296,18 @@ def clean_json(value):
     return str(value)
 
 
-def execute(spec: dict, progress=None) -> tuple[dict, dict]:
+#: Circuit jobs of more shots than this run as chunks of this many shots, each with a seed
+#: spawned in chunk order (``kizuna.run_batch``), on the worker's Dask cluster when it has one,
+#: else one after another: the counts depend on the seed only, never on where chunks ran.
+SHOT_CHUNK = 100_000
+
+
+def execute(spec: dict, progress=None, executor=None) -> tuple[dict, dict]:
     """Run a normalized spec; return ``(result, provenance)``, both JSON-clean.
 
     ``progress`` (optional) is called with a fraction in [0, 1] where the job reports it.
+    ``executor`` (optional, e.g. a Dask ``client.get_executor()``) takes the shot chunks of a
+    circuit job of more than ``SHOT_CHUNK`` shots.
 
     Raises:
         KizunaError: whatever the underlying function raises for bad parameters.
@@ -318,8 +326,13 @@ def execute(spec: dict, progress=None) -> tuple[dict, dict]:
             circuit = transpiled.compact()
             model = kizuna.NoiseModel.from_device(device.subset(transpiled.active_qubits))
         options = {"max_bond": spec["max_bond"]} if spec.get("max_bond") is not None else None
-        result = kizuna.run(circuit, shots=spec["shots"], seed=seed, memory=spec.get("memory", False),
-                            backend=spec.get("backend", "auto"), noise=model, backend_options=options)
+        run_options = {"memory": spec.get("memory", False), "backend": spec.get("backend", "auto"),
+                       "noise": model, "backend_options": options}
+        if spec["shots"] > SHOT_CHUNK:
+            (result,) = kizuna.run_batch(circuit, spec["shots"], seed, shots_per_task=SHOT_CHUNK,
+                                         executor=executor, **run_options)
+        else:
+            result = kizuna.run(circuit, shots=spec["shots"], seed=seed, **run_options)
         doc = result.to_dict()
         if transpiled is not None:
             doc["transpiled"] = {k: v for k, v in transpiled.to_dict().items() if k != "circuit_qasm"}

@@ -19,6 +19,7 @@ Run one from a shell with ``kizuna worker --database-url URL`` or
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import multiprocessing
 import os
@@ -48,7 +49,31 @@ __all__ = ["run_worker"]
 log = logging.getLogger("kizuna.service.worker")
 
 
-def _child_main(conn) -> None:  # pragma: no cover - runs in the spawned child
+class _Dask(concurrent.futures.Executor):
+    """The executor of a Dask cluster, connected on first use (most jobs never need it)."""
+
+    def __init__(self, address: str):
+        self.address, self._client = address, None
+
+    def submit(self, fn, /, *args, **kwargs):
+        if self._client is None:
+            from .._optional import require
+
+            distributed = require("distributed", "dask")
+            self._client = distributed.Client(self.address, timeout=30)
+        return self._client.get_executor().submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @staticmethod
+    def make(address: str | None):
+        return None if address is None else _Dask(address)
+
+
+def _child_main(conn, dask_scheduler=None) -> None:  # pragma: no cover - runs in the spawned child
     try:  # die with the worker, even when it is killed with SIGKILL
         import ctypes
         import signal
@@ -63,6 +88,7 @@ def _child_main(conn) -> None:  # pragma: no cover - runs in the spawned child
 
     from ._runner import execute
 
+    dask = _Dask.make(dask_scheduler)
     conn.send(("ready",))
     while True:
         try:
@@ -70,10 +96,12 @@ def _child_main(conn) -> None:  # pragma: no cover - runs in the spawned child
         except (EOFError, OSError):
             return
         if spec is None:
+            if dask is not None:
+                dask.shutdown()
             return
         t0 = time.perf_counter()
         try:
-            result, prov = execute(spec, progress=_throttled(conn.send))
+            result, prov = execute(spec, progress=_throttled(conn.send), executor=dask)
             conn.send(("ok", result, prov, time.perf_counter() - t0))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back as text
             conn.send(("error", f"{type(exc).__name__}: {exc}", None, time.perf_counter() - t0))
@@ -95,9 +123,10 @@ def _throttled(send):
 class _ProcessRunner:
     """One persistent child process that runs specs; ``kill`` and a new one on demand."""
 
-    def __init__(self):
+    def __init__(self, dask_scheduler: str | None = None):
         self._proc = None
         self._conn = None
+        self._dask_scheduler = dask_scheduler
 
     def _ensure(self):
         if self._proc is None or not self._proc.is_alive():
@@ -106,7 +135,8 @@ class _ProcessRunner:
             # kill costs milliseconds, not an interpreter start
             ctx.set_forkserver_preload(["kizuna", "kizuna.service._runner"])
             parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_child_main, args=(child,), daemon=True, name="kizuna-job")
+            self._proc = ctx.Process(target=_child_main, args=(child, self._dask_scheduler), daemon=True,
+                                     name="kizuna-job")
             self._proc.start()
             child.close()
             self._conn = parent
@@ -153,11 +183,12 @@ class _ProcessRunner:
 class _ThreadRunner:
     """Runs a spec in a daemon thread of this process (cannot be stopped)."""
 
-    def __init__(self):
+    def __init__(self, dask_scheduler: str | None = None):
         import queue
 
         self._queue = queue.Queue()
         self._q = queue
+        self._dask = _Dask.make(dask_scheduler)
 
     def start(self, spec: dict) -> None:
         from ._runner import execute
@@ -167,7 +198,7 @@ class _ThreadRunner:
         def work():
             t0 = time.perf_counter()
             try:
-                result, prov = execute(spec, progress=_throttled(q.put))
+                result, prov = execute(spec, progress=_throttled(q.put), executor=self._dask)
                 q.put(("ok", result, prov, time.perf_counter() - t0))
             except BaseException as exc:  # noqa: BLE001
                 q.put(("error", f"{type(exc).__name__}: {exc}", None, time.perf_counter() - t0))
@@ -187,7 +218,8 @@ class _ThreadRunner:
         pass
 
     def close(self) -> None:
-        pass
+        if self._dask is not None:
+            self._dask.shutdown()
 
 
 def _provenance(prov: dict, worker_id: str) -> dict:
@@ -257,7 +289,8 @@ def _next_job(db: Database, worker_id: str, *, lease_s: float, max_attempts: int
 
 def run_worker(database_url: str | None = None, *, once: bool = False, poll_s: float = 0.5, lease_s: float = 30.0,
                heartbeat_s: float | None = None, isolation: str = "process", worker_id: str | None = None,
-               max_jobs: int | None = None, max_attempts: int = 3, stop: threading.Event | None = None) -> int:
+               max_jobs: int | None = None, max_attempts: int = 3, stop: threading.Event | None = None,
+               dask_scheduler: str | None = None) -> int:
     """Take and run jobs until ``stop`` is set (or, with ``once``, until the queue is empty;
     or after ``max_jobs`` jobs). Returns the number of jobs this worker finished.
 
@@ -267,6 +300,8 @@ def run_worker(database_url: str | None = None, *, once: bool = False, poll_s: f
         lease_s: how long a claim lasts without a heartbeat (seconds).
         heartbeat_s: seconds between lease renewals (default ``lease_s / 3``).
         isolation: ``"process"`` (default) or ``"thread"`` (see the module docstring).
+        dask_scheduler: a Dask scheduler address (``tcp://host:8786``): circuit jobs of more
+            than ``_runner.SHOT_CHUNK`` shots send their chunks there (same counts as without).
 
     Raises:
         ValueError: a bad ``isolation``, ``lease_s`` or ``poll_s``.
@@ -282,7 +317,7 @@ def run_worker(database_url: str | None = None, *, once: bool = False, poll_s: f
         db.dispose()
         raise ServiceError(f"the database at {_safe_url(db.url)} has no Kizuna job schema; start the server "
                            "('kizuna serve') or run 'kizuna admin bootstrap' first")
-    runner = _ProcessRunner() if isolation == "process" else _ThreadRunner()
+    runner = _ProcessRunner(dask_scheduler) if isolation == "process" else _ThreadRunner(dask_scheduler)
     done = 0
     next_requeue = 0.0
     try:
