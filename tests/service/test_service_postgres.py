@@ -91,7 +91,10 @@ def test_the_api_runs_on_postgres(pg, pg_url):
     from kizuna.service._admin import bootstrap
     from kizuna.service.worker import run_worker
 
-    app = create_app(pg_url, rate_limit_per_s=float("inf"))
+    # the URL a user types: postgresql:// (Kizuna picks the psycopg driver it ships)
+    plain = "postgresql://" + pg_url.split("://", 1)[1]
+    app = create_app(plain, rate_limit_per_s=float("inf"))
+    assert app.state.db.engine.dialect.driver == "psycopg"
     with app.state.db.session() as s:
         b = bootstrap(s)
     http = TestClient(app)
@@ -99,7 +102,7 @@ def test_the_api_runs_on_postgres(pg, pg_url):
     qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
     job = http.post("/api/v1/jobs", json={"spec": {"kind": "circuit", "qasm": qasm, "seed": 4, "shots": 100}},
                     headers=h).json()["id"]
-    assert run_worker(pg_url, once=True, isolation="thread") == 1
+    assert run_worker(plain, once=True, isolation="thread") == 1
     import kizuna
 
     counts = http.get(f"/api/v1/jobs/{job}/result", headers=h).json()["result"]["counts"]

@@ -31,8 +31,23 @@ def default_database_url() -> str:
     return f"sqlite:///{root / 'service.db'}"
 
 
+def normalize_url(url: str) -> str:
+    """``url`` with the driver Kizuna ships for it: ``postgresql://`` and ``postgres://`` become
+    ``postgresql+psycopg://`` (psycopg 3, the ``postgres`` extra); others are unchanged.
+
+    Example:
+        >>> normalize_url("postgresql://kz@db.example.org/kizuna")
+        'postgresql+psycopg://kz@db.example.org/kizuna'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``."""
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError(f"database_url must name a file, not an in-memory SQLite database (got {url!r}): "
@@ -79,6 +94,7 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     Raises:
         sqlalchemy.exc.OperationalError: the database cannot be reached or written.
     """
+    url = normalize_url(url)
     from alembic import command
 
     engine = make_engine(url)
@@ -93,6 +109,7 @@ def upgrade_database(url: str, revision: str = "head") -> None:
 
 def downgrade_database(url: str, revision: str = "base") -> None:
     """Undo migrations at ``url`` down to ``revision`` (``"base"``: an empty schema)."""
+    url = normalize_url(url)
     from alembic import command
 
     engine = make_engine(url)
@@ -107,6 +124,7 @@ def downgrade_database(url: str, revision: str = "base") -> None:
 
 def current_revision(url: str) -> str | None:
     """The schema revision at ``url`` (``None`` for an empty database)."""
+    url = normalize_url(url)
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(url)
@@ -125,7 +143,7 @@ class Database:
     """
 
     def __init__(self, url: str | None = None, *, upgrade: bool = True):
-        self.url = url or default_database_url()
+        self.url = normalize_url(url or default_database_url())
         if upgrade:
             upgrade_database(self.url)
         self.engine = make_engine(self.url)
