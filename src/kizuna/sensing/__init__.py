@@ -10,9 +10,12 @@ The public surface of the sensing pillar (modules below are private):
   dynamical decoupling ``decoupled_coherence`` (Ramsey, Hahn echo, CPMG); NV magnetometry
   ``nv_sensitivity`` (``NVResult``), ``nv_readout_fidelity``.
 * Estimation (``_estimation``): ``simulate_ramsey_counts``, ``ramsey_mle``, ``ramsey_bayes``
-  (``GridPosterior``), ``ramsey_fisher_classical``, ``adaptive_phase_estimation``
+  (``GridPosterior``), ``ramsey_smc`` (``ParticlePosterior``, Liu–West particle filter),
+  ``ramsey_fisher_classical``, ``adaptive_phase_estimation``
   (``PhaseEstimationResult``).
-* Lindblad dynamics (``_dynamics``): ``evolve``, ``Evolver``, ``EvolveOptions``, ``EvolveResult``.
+* Lindblad dynamics (``_dynamics``): ``evolve``, ``Evolver``, ``EvolveOptions``, ``EvolveResult``
+  (exact paths and ``method="mc"`` quantum-jump trajectories); ``evolve_dicke`` (``_dicke``):
+  permutation-symmetric ensembles with per-spin dissipation in the ``(j, m, m')`` Dicke basis.
 
 Conventions: a parameter ``theta`` is encoded as ``e^{-i theta G}``; times in seconds,
 frequencies in rad/s; qubit ``k`` has weight ``2**k`` in a basis-state index.
@@ -24,14 +27,17 @@ for circuits); nothing below ``kizuna.cli`` imports it.
 from __future__ import annotations
 
 from ..errors import SensingError
+from ._dicke import evolve_dicke
 from ._dynamics import EvolveOptions, Evolver, EvolveResult, evolve
 from ._estimation import (
     GridPosterior,
+    ParticlePosterior,
     PhaseEstimationResult,
     adaptive_phase_estimation,
     ramsey_bayes,
     ramsey_fisher_classical,
     ramsey_mle,
+    ramsey_smc,
     simulate_ramsey_counts,
 )
 from ._fisher import (
@@ -69,6 +75,7 @@ __all__ = [
     "Evolver",
     "GridPosterior",
     "NVResult",
+    "ParticlePosterior",
     "PhaseEstimationResult",
     "RamseyResult",
     "SensingError",
@@ -82,6 +89,7 @@ __all__ = [
     "dicke_isometry",
     "dicke_spin_operators",
     "evolve",
+    "evolve_dicke",
     "nv_readout_fidelity",
     "nv_sensitivity",
     "one_axis_twisted_state",
@@ -98,6 +106,7 @@ __all__ = [
     "ramsey_fisher_classical",
     "ramsey_mle",
     "ramsey_probability",
+    "ramsey_smc",
     "simulate_ramsey_counts",
     "squeezing_parameters",
 ]
