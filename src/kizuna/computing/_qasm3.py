@@ -1401,14 +1401,10 @@ def load(path: str | os.PathLike, *, inputs: Mapping | None = None) -> Circuit:
         >>> qasm3.load(p).count_ops()
         {'x': 1}
     """
+    from .qasm2 import _read_source
+
     p = Path(path)
-    data = p.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise QasmError(f"the file is not UTF-8 text ({exc.reason})", filename=os.fspath(path), line=line) from None
-    circuit = _read(text.lstrip("\ufeff"), os.fspath(path), p.parent, inputs)
+    circuit = _read(_read_source(path), os.fspath(path), p.parent, inputs)
     circuit.name = p.stem
     return circuit
 

@@ -1195,6 +1195,24 @@ def loads(text: str, *, filename: str | None = None, include_path: Sequence[str 
     return _read(text.lstrip("\ufeff"), name, None, include_path)
 
 
+
+def _read_source(path: str | os.PathLike) -> str:
+    """The UTF-8 text of an OpenQASM file (a byte-order mark dropped).
+
+    Raises:
+        QasmError: the bytes are not UTF-8 (names the file and line).
+        OSError: the file cannot be read.
+    """
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise QasmError(
+            f"the file is not UTF-8 text ({exc.reason})", filename=os.fspath(path), line=line
+        ) from None
+    return text.lstrip("\ufeff")
+
 def load(path: str | os.PathLike, *, include_path: Sequence[str | Path] = ()) -> Circuit:
     """Read an OpenQASM 2 file into a ``Circuit``.
 
@@ -1218,15 +1236,7 @@ def load(path: str | os.PathLike, *, include_path: Sequence[str | Path] = ()) ->
         {'x': 1}
     """
     p = Path(path)
-    data = p.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise QasmError(
-            f"the file is not UTF-8 text ({exc.reason})", filename=os.fspath(path), line=line
-        ) from None
-    circuit = _read(text.lstrip("\ufeff"), os.fspath(path), p.parent, include_path)
+    circuit = _read(_read_source(path), os.fspath(path), p.parent, include_path)
     circuit.name = p.stem
     return circuit
 
