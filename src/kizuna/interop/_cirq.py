@@ -50,10 +50,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._optional import require
 from ..computing.circuit import Circuit, Instruction, flatten
 from ..computing.parameters import Parameter, ParameterExpression
 from ..errors import InteropError
-from ._optional import require
 
 __all__ = ["from_cirq", "to_cirq"]
 

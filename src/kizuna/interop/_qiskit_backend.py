@@ -25,13 +25,13 @@ import uuid
 import numpy as np
 
 from .. import __version__
+from .._optional import require
 from ..computing.circuit import Circuit
 from ..computing.device import Device
 from ..computing.execute import run as _kizuna_run
 from ..computing.noise import NoiseModel
 from ..core.gates import GATES
 from ..errors import BackendError, InteropError
-from ._optional import require
 
 require("qiskit", "qiskit")
 

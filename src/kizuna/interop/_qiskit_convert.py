@@ -62,6 +62,7 @@ import re
 
 import numpy as np
 
+from .._optional import require
 from ..computing.circuit import (
     NON_GATES,
     Circuit,
@@ -81,7 +82,6 @@ from ..computing.parameters import sin as _ksin
 from ..computing.parameters import tan as _ktan
 from ..core.gates import GATES
 from ..errors import InteropError
-from ._optional import require
 
 qiskit = require("qiskit", "qiskit")
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._optional import require
+from .._optional import require
 
 require("qiskit", "qiskit")
 

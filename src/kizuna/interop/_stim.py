@@ -57,6 +57,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from .._optional import require
 from ..computing._clifford import (
     clifford_map,
     gate_clifford_map,
@@ -68,7 +69,6 @@ from ..computing.parameters import ParameterExpression
 from ..core.channels import pauli_channel
 from ..core.random import SeedLike, resolve_seed
 from ..errors import InteropError
-from ._optional import require
 
 __all__ = ["StimProgram", "from_stim", "to_stim"]
 

@@ -16,7 +16,7 @@ its outcomes (``StatevectorEstimator`` draws one branch).
 
 from __future__ import annotations
 
-from ._optional import require
+from .._optional import require
 
 require("qiskit", "qiskit")
 
