@@ -149,41 +149,23 @@ def _param_decode(cls, data):
 # Circuits: registers, a table of composite-gate definitions, then the instructions, rebuilt
 # with the circuit's public builders (every instruction is validated again on load).
 def _circuit_encode(circuit) -> dict:
+    # expressions and matrices kept whole (encoded exactly further down); composite gates by
+    # index in "gates", so two different bodies under one name stay apart
     defs: list[dict] = []
     index: dict = {}
 
-    def gate_ref(gate) -> int:
-        found = index.get(gate)
+    def gate(g, ins_dict) -> int:
+        found = index.get(g)
         if found is None:
-            body = [ins_dict(b) for b in gate.body]  # nested definitions first
-            found = index[gate] = len(defs)
-            defs.append({"name": gate.name, "num_qubits": gate.num_qubits,
-                         "params": [p.name for p in gate.params], "body": body})
+            body = [ins_dict(b) for b in g.body]  # nested definitions first
+            found = index[g] = len(defs)
+            defs.append({"name": g.name, "num_qubits": g.num_qubits,
+                         "params": [p.name for p in g.params], "body": body})
         return found
 
-    def ins_dict(ins) -> dict:
-        d: dict = {"name": ins.name, "qubits": list(ins.qubits)}
-        if ins.params:
-            d["params"] = list(ins.params)
-        if ins.clbits:
-            d["clbits"] = list(ins.clbits)
-        if ins.condition is not None:
-            c = ins.condition
-            d["condition"] = {"register": c.register, "clbits": list(c.clbits), "value": c.value}
-        if ins.matrix is not None:
-            d["matrix"] = ins.matrix
-        if ins.definition is not None:
-            d["gate"] = gate_ref(ins.definition)
-        return d
-
-    instructions = [ins_dict(ins) for ins in circuit.instructions]
-    return {
-        "name": circuit.name,
-        "qregs": [[r.name, r.size] for r in circuit.qregs],
-        "cregs": [[r.name, r.size] for r in circuit.cregs],
-        "gates": defs,
-        "instructions": instructions,
-    }
+    d = circuit.describe(param=lambda p: p, matrix=lambda m: m, gate=gate)
+    d["gates"] = defs
+    return d
 
 
 def _circuit_decode(cls, data):

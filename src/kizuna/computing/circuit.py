@@ -185,15 +185,8 @@ class Instruction:
         return self.name not in NON_GATES
 
     def replace(self, **changes) -> Instruction:
-        kw = dict(
-            name=self.name,
-            qubits=self.qubits,
-            params=self.params,
-            clbits=self.clbits,
-            condition=self.condition,
-            matrix=self.matrix,
-            definition=self.definition,
-        )
+        kw = {"name": self.name, "qubits": self.qubits, "params": self.params, "clbits": self.clbits,
+              "condition": self.condition, "matrix": self.matrix, "definition": self.definition}
         kw.update(changes)
         return Instruction(**kw)
 
@@ -457,7 +450,7 @@ class Circuit:
         return self._gate(name, params, qubits)
 
     # one qubit, no parameters
-    def id(self, q):  # noqa: A003 - OpenQASM name
+    def id(self, q):  # OpenQASM's name
         """Identity."""
         return self._gate("id", (), (q,))
 
@@ -947,39 +940,56 @@ class Circuit:
         """A text diagram of the circuit (also ``str(circuit)``)."""
         return str(self)
 
-    def to_dict(self) -> dict:
-        """A JSON-ready description (used for the circuit's SHA-256 in result provenance)."""
-        defs: dict[str, dict] = {}
+    def describe(self, *, param, matrix, gate) -> dict:
+        """The circuit as plain data, each value turned into JSON by the callers' functions:
+        ``param(p)`` for every gate parameter, ``matrix(m)`` for every ``unitary`` matrix, and
+        ``gate(definition, describe_instruction)`` for every composite gate use (it records the
+        definition where it likes and returns the reference to store under ``"gate"``, or
+        ``None`` for none). ``to_dict`` (the hash form) and ``kizuna.save`` (the file form)
+        are the two users."""
 
         def ins_dict(ins: Instruction) -> dict:
             d: dict = {"name": ins.name, "qubits": list(ins.qubits)}
             if ins.params:
-                d["params"] = [p if not isinstance(p, ParameterExpression) else str(p) for p in ins.params]
+                d["params"] = [param(p) for p in ins.params]
             if ins.clbits:
                 d["clbits"] = list(ins.clbits)
             if ins.condition is not None:
                 c = ins.condition
                 d["condition"] = {"register": c.register, "clbits": list(c.clbits), "value": c.value}
             if ins.matrix is not None:
-                d["matrix"] = [[[z.real, z.imag] for z in row] for row in ins.matrix.tolist()]
-            if ins.definition is not None and ins.definition.name not in defs:
-                g = ins.definition
-                defs[g.name] = {}  # reserve the name before recursing
-                defs[g.name] = {
-                    "num_qubits": g.num_qubits,
-                    "params": [p.name for p in g.params],
-                    "body": [ins_dict(b) for b in g.body],
-                }
+                d["matrix"] = matrix(ins.matrix)
+            if ins.definition is not None:
+                ref = gate(ins.definition, ins_dict)
+                if ref is not None:
+                    d["gate"] = ref
             return d
 
-        body = [ins_dict(ins) for ins in self._instructions]
         return {
             "name": self.name,
             "qregs": [[r.name, r.size] for r in self._qregs],
             "cregs": [[r.name, r.size] for r in self._cregs],
-            "gates": defs,
-            "instructions": body,
+            "instructions": [ins_dict(ins) for ins in self._instructions],
         }
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description (used for the circuit's SHA-256 in result provenance):
+        expressions as text, matrices as ``[re, im]`` pairs, composite gates by name."""
+        defs: dict[str, dict] = {}
+
+        def gate(g: CompositeGate, ins_dict) -> None:
+            if g.name not in defs:
+                defs[g.name] = {}  # reserve the name before recursing
+                defs[g.name] = {"num_qubits": g.num_qubits, "params": [p.name for p in g.params],
+                                "body": [ins_dict(b) for b in g.body]}
+
+        d = self.describe(
+            param=lambda p: str(p) if isinstance(p, ParameterExpression) else p,
+            matrix=lambda m: [[[z.real, z.imag] for z in row] for row in m.tolist()],
+            gate=gate,
+        )
+        d["gates"] = defs
+        return d
 
     def sha256(self) -> str:
         """SHA-256 (hex) of the circuit's canonical JSON, name excluded (cached until the
