@@ -187,7 +187,21 @@ def _final_measurements(kc: Circuit) -> list[tuple[int, int]]:
 
 
 # --- SamplerV2 ------------------------------------------------------------------------------------
-class SamplerV2(BaseSamplerV2):
+class _Settings:
+    """What both primitives report about how they were built."""
+
+    @property
+    def seed(self):
+        """The seed given at construction."""
+        return self._seed
+
+    @property
+    def noise(self):
+        """The noise model (``None`` when ideal)."""
+        return self._noise
+
+
+class SamplerV2(_Settings, BaseSamplerV2):
     """Qiskit's ``BaseSamplerV2`` on Kizuna's simulators.
 
     Args:
@@ -261,16 +275,6 @@ class SamplerV2(BaseSamplerV2):
     def default_shots(self) -> int:
         """Shots of a PUB that gives none, when ``run`` gives none."""
         return self._default_shots
-
-    @property
-    def seed(self):
-        """The seed given at construction."""
-        return self._seed
-
-    @property
-    def noise(self):
-        """The noise model (``None`` when ideal)."""
-        return self._noise
 
     @property
     def backend(self) -> str:
@@ -427,7 +431,7 @@ def _pauli_sum(observable, num_qubits: int) -> PauliSum:
     return PauliSum.from_sparse_list(triples, num_qubits).as_observable()
 
 
-class EstimatorV2(BaseEstimatorV2):
+class EstimatorV2(_Settings, BaseEstimatorV2):
     """Qiskit's ``BaseEstimatorV2`` on Kizuna's simulators.
 
     Args:
@@ -500,16 +504,6 @@ class EstimatorV2(BaseEstimatorV2):
     def default_precision(self) -> float:
         """Precision of a PUB that gives none, when ``run`` gives none."""
         return self._default_precision
-
-    @property
-    def seed(self):
-        """The seed given at construction."""
-        return self._seed
-
-    @property
-    def noise(self):
-        """The noise model (``None`` when ideal)."""
-        return self._noise
 
     def run(self, pubs, *, precision: float | None = None) -> PrimitiveJob:
         """Estimate each PUB ``(circuit, observables, parameter_values, precision)``; see the
